@@ -1,0 +1,8 @@
+"""mvkit: multilingual and cross-lingual text-video retrieval, from data to failures.
+
+The package is deliberately thin: notebooks call it, it never calls them.
+"""
+from mvkit._setup import setup
+
+__version__ = "0.1.0"
+__all__ = ["setup", "__version__"]

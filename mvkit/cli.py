@@ -1,0 +1,44 @@
+"""``mvkit`` command line: one entry point, each sub-command lives in its own module.
+
+Sub-commands are imported lazily so ``mvkit --help`` is fast and a broken optional
+dependency of one command never breaks the others.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module with a ``main(argv: list[str] | None) -> int`` function, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("mvkit.data.synth.cli", "generate the embedded multilingual video world"),
+    "extract": ("mvkit.features.extract", "decode videos once and cache encoder features"),
+    "pretrain-tiny": ("mvkit.backbone.pretrain", "pretrain the embedded mvkit-tiny backbone"),
+    "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
+    "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
+    "bench": ("mvkit.bench", "run the benchmarks (metrics, features)"),
+    "demo": ("mvkit.demo", "the quick-start: world -> features -> train -> evaluate"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: mvkit <command> [options]", "", "commands:"]
+    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'mvkit <command> --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"mvkit: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
