@@ -1,0 +1,34 @@
+"""Decode each video once, encode it with a frozen encoder, cache the features.
+
+Training and evaluation read the cache (:func:`open_store`) instead of re-decoding
+videos every epoch. Names are imported lazily so ``import mvkit.features`` stays cheap
+(no torch until an encoder or the extractor is used).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "decode_clip": "mvkit.features.decode",
+    "sample_indices": "mvkit.features.decode",
+    "DecodedClip": "mvkit.features.decode",
+    "CorruptVideoError": "mvkit.features.decode",
+    "log_mel": "mvkit.features.audio",
+    "open_store": "mvkit.features.store",
+    "FeatureStore": "mvkit.features.store",
+    "StoreWriter": "mvkit.features.store",
+    "ProvenanceMismatch": "mvkit.features.store",
+    "extract_features": "mvkit.features.extract",
+    "extract_text_features": "mvkit.features.extract",
+    "ensure_store": "mvkit.features.extract",
+    "create_encoder": "mvkit.features.encoders",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mvkit.features' has no attribute {name!r}")

@@ -1,0 +1,108 @@
+"""Tiny MP4 fixtures written with PyAV: colour ramps with a pure tone, silent, broken files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FPS = 8
+SIZE = 32
+SR = 16_000
+
+
+def ramp_frame(i: int, n_frames: int, size: int = SIZE) -> np.ndarray:
+    """Frame ``i``: red encodes time (0..255 over the clip), green a horizontal ramp."""
+    img = np.zeros((size, size, 3), np.uint8)
+    img[..., 0] = round(255 * i / max(1, n_frames - 1))
+    img[..., 1] = np.linspace(0, 255, size).round().astype(np.uint8)[None, :]
+    img[..., 2] = 128
+    return img
+
+
+def write_clip(path: Path, n_frames: int = 24, fps: int = FPS, size: int = SIZE,
+               tone_hz: float | None = 1000.0, sr: int = SR, faststart: bool = False,
+               seed: int | None = None) -> Path:
+    """Write an H.264 clip (+ AAC pure tone unless ``tone_hz`` is None).
+
+    With ``seed`` the frames are seeded noise over the ramp, so clips differ.
+    """
+    import av
+
+    opts = {"movflags": "faststart"} if faststart else {}
+    c = av.open(str(path), "w", options=opts)
+    v = c.add_stream("libx264", rate=fps)
+    v.width = v.height = size
+    v.pix_fmt = "yuv420p"
+    v.options = {"crf": "8"}
+    a = None
+    if tone_hz is not None:
+        a = c.add_stream("aac", rate=sr)
+        a.layout = "mono"
+    rng = np.random.default_rng(seed) if seed is not None else None
+    for i in range(n_frames):
+        img = ramp_frame(i, n_frames, size)
+        if rng is not None:
+            img = np.clip(img.astype(int) + rng.integers(-40, 40, img.shape), 0, 255).astype(np.uint8)
+        for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            c.mux(p)
+    for p in v.encode():
+        c.mux(p)
+    if a is not None:
+        t = np.arange(int(sr * n_frames / fps)) / sr
+        x = (0.5 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
+        for s in range(0, len(x), 1024):
+            fr = av.AudioFrame.from_ndarray(x[None, s:s + 1024], format="fltp", layout="mono")
+            fr.sample_rate = sr
+            fr.pts = s
+            for p in a.encode(fr):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    c.close()
+    return path
+
+
+def write_audio_only(path: Path) -> Path:
+    """An AAC-only file: a container without a video stream."""
+    import av
+
+    c = av.open(str(path), "w")
+    a = c.add_stream("aac", rate=SR)
+    a.layout = "mono"
+    fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+    fr.sample_rate = SR
+    fr.pts = 0
+    for p in list(a.encode(fr)) + list(a.encode()):
+        c.mux(p)
+    c.close()
+    return path
+
+
+def truncate(src: Path, dst: Path, fraction: float) -> Path:
+    """Copy the first ``fraction`` of ``src``'s bytes to ``dst`` (a download cut short)."""
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory) -> Path:
+    """A folder of fixtures shared by the feature tests (written once per session)."""
+    d = tmp_path_factory.mktemp("clips")
+    write_clip(d / "tone.mp4")
+    write_clip(d / "silent.mp4", tone_hz=None)
+    write_clip(d / "faststart.mp4", faststart=True, tone_hz=None)
+    truncate(d / "tone.mp4", d / "truncated_end.mp4", 0.5)
+    truncate(d / "faststart.mp4", d / "truncated_mid.mp4", 0.5)
+    write_audio_only(d / "audio_only.m4a")
+    (d / "notes.mp4").write_text("this is not a video\n")
+    (d / "empty.mp4").write_bytes(b"")
+    return d
+
+
+def nearest_mel_band(hz: float, n_mels: int = 64, sr: int = SR) -> int:
+    """The mel band whose centre is closest to ``hz`` (HTK centres equally spaced in mel)."""
+    top = 2595 * np.log10(1 + (sr / 2) / 700)
+    centres = np.arange(1, n_mels + 1) * top / (n_mels + 1)
+    return int(np.argmin(abs(centres - 2595 * np.log10(1 + hz / 700))))
