@@ -13,6 +13,7 @@ from torch import nn
 
 from mvkit.losses.hinge import HingeLoss
 from mvkit.losses.infonce import InfoNCE
+from mvkit.losses.weighted_rank import WeightedRankHinge
 
 # name -> factory; aliases point at the same factory with the paper's variant fixed.
 LOSSES: dict[str, Callable[..., nn.Module]] = {
@@ -20,6 +21,7 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "hinge": HingeLoss,
     "vse": partial(HingeLoss, max_violation=False),
     "vse++": partial(HingeLoss, max_violation=True),
+    "weighted_rank": WeightedRankHinge,
 }
 
 
@@ -40,4 +42,4 @@ def create_loss(name: str, **kw: Any) -> nn.Module:
     return table[key](**kw)
 
 
-__all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss"]
+__all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss", "WeightedRankHinge"]

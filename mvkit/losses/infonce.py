@@ -64,12 +64,20 @@ class InfoNCE(nn.Module):
     def forward(self, sim: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """Return the scalar loss for ``sim`` [Bt, Bv] and boolean ``pos`` [Bt, Bv]."""
         sim, pos = check_sim_pos(sim, pos)
-        logits = sim * self._scale().to(sim.dtype)
-        neg = ~pos
-        row_neg = masked_logsumexp(logits, neg, dim=1)  # [Bt]: log sum over row i's negatives
-        col_neg = masked_logsumexp(logits, neg, dim=0)  # [Bv]: log sum over column j's negatives
-        # -log softmax of the positive against {itself} + negatives = softplus(lse_neg - s_ij).
-        t2v = F.softplus(row_neg[:, None] - logits)
-        v2t = F.softplus(col_neg[None, :] - logits)
-        n_pos = pos.sum()
-        return 0.5 * ((t2v * pos).sum() + (v2t * pos).sum()) / n_pos
+        t2v, v2t = infonce_pair_terms(sim * self._scale().to(sim.dtype), pos)
+        return 0.5 * (t2v.sum() + v2t.sum()) / pos.sum()
+
+
+def infonce_pair_terms(logits: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-positive-pair InfoNCE terms (t2v, v2t), each [Bt, Bv] and zero off the positives.
+
+    ``logits`` are similarities already divided by the temperature. Exposed so that
+    confidence-weighted losses (DCOT) can weight each pair before reducing.
+    """
+    neg = ~pos
+    row_neg = masked_logsumexp(logits, neg, dim=1)  # [Bt]: log sum over row i's negatives
+    col_neg = masked_logsumexp(logits, neg, dim=0)  # [Bv]: log sum over column j's negatives
+    # -log of the positive's softmax against {itself} + negatives = softplus(lse_neg - s_ij).
+    t2v = F.softplus(row_neg[:, None] - logits) * pos
+    v2t = F.softplus(col_neg[None, :] - logits) * pos
+    return t2v, v2t
