@@ -1,0 +1,1 @@
+"""Pure analysis behind the notebooks: retrieval failures and embedding-space geometry."""
