@@ -13,6 +13,7 @@ from torch import nn
 
 from mvkit.losses.hinge import HingeLoss
 from mvkit.losses.infonce import InfoNCE
+from mvkit.losses.partial_order import PartialOrderLoss, PartialOrderOTLoss
 from mvkit.losses.weighted_rank import WeightedRankHinge
 
 # name -> factory; aliases point at the same factory with the paper's variant fixed.
@@ -22,6 +23,8 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "vse": partial(HingeLoss, max_violation=False),
     "vse++": partial(HingeLoss, max_violation=True),
     "weighted_rank": WeightedRankHinge,
+    "partial_order": PartialOrderLoss,
+    "partial_order_ot": PartialOrderOTLoss,
 }
 
 
@@ -42,4 +45,5 @@ def create_loss(name: str, **kw: Any) -> nn.Module:
     return table[key](**kw)
 
 
-__all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss", "WeightedRankHinge"]
+__all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss", "WeightedRankHinge",
+           "PartialOrderLoss", "PartialOrderOTLoss"]
