@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from mvkit.losses.c2kd import C2KDLoss
 from mvkit.losses.hinge import HingeLoss
 from mvkit.losses.infonce import InfoNCE
 from mvkit.losses.partial_order import PartialOrderLoss, PartialOrderOTLoss
@@ -25,6 +26,7 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "weighted_rank": WeightedRankHinge,
     "partial_order": PartialOrderLoss,
     "partial_order_ot": PartialOrderOTLoss,
+    "c2kd": C2KDLoss,
 }
 
 
@@ -46,4 +48,4 @@ def create_loss(name: str, **kw: Any) -> nn.Module:
 
 
 __all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss", "WeightedRankHinge",
-           "PartialOrderLoss", "PartialOrderOTLoss"]
+           "PartialOrderLoss", "PartialOrderOTLoss", "C2KDLoss"]

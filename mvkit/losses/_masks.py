@@ -27,9 +27,12 @@ def check_sim_pos(sim: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, t
     pos = pos.to(device=sim.device, dtype=torch.bool)
     if not bool(pos.any()):
         raise ValueError("pos has no True entry: every batch needs at least one positive pair")
-    if sim.dtype in (torch.float16, torch.bfloat16):
-        sim = sim.float()
-    return sim, pos
+    return upcast(sim), pos
+
+
+def upcast(x: torch.Tensor) -> torch.Tensor:
+    """Half / bfloat16 -> float32 (exp() in a loss must not overflow); other dtypes unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def masked_max(x: torch.Tensor, mask: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:

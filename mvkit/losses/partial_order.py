@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mvkit.losses._masks import upcast
 from mvkit.losses.sinkhorn import sinkhorn
 
 POSITIVE, PARTIAL, NEGATIVE, IGNORE = 0, 1, 2, -1
@@ -35,8 +36,7 @@ def partial_order_terms(
     rows = torch.arange(sim.shape[0], device=sim.device)
     if not bool((labels[rows, anchor] == POSITIVE).all()):
         raise ValueError("each anchor entry (a video's ground-truth caption) must be labelled positive (0)")
-    if sim.dtype in (torch.float16, torch.bfloat16):
-        sim = sim.float()
+    sim = upcast(sim)
     s = sim - sim[rows, anchor][:, None]
     terms = torch.where(
         labels == POSITIVE,
