@@ -106,3 +106,89 @@ def nearest_mel_band(hz: float, n_mels: int = 64, sr: int = SR) -> int:
     top = 2595 * np.log10(1 + (sr / 2) / 700)
     centres = np.arange(1, n_mels + 1) * top / (n_mels + 1)
     return int(np.argmin(abs(centres - 2595 * np.log10(1 + hz / 700))))
+
+
+# --------------------------------------------------------------------------- fake encoder
+class PixelStatsTransform:
+    """Picklable frame transform: every 4th pixel, float in [0, 1], ``[T, 3, S, S]``."""
+
+    def __call__(self, frames: np.ndarray):
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(frames[:, ::4, ::4])).permute(0, 3, 1, 2).float() / 255
+
+
+class FakeEncoder:
+    """Deterministic stand-in for a ``VideoTextEncoder`` (pooled pixel statistics).
+
+    appearance ``[T, 6]``: per-frame channel means and stds; motion ``[T-1, 3]``: mean
+    absolute frame difference per channel; audio ``[ceil(L/100), 4]``: per-second means
+    of four mel-band groups. ``fail_after`` makes ``encode_batch`` raise after that many
+    calls (a simulated kill); ``nan_video`` makes that batch position produce NaN.
+    """
+
+    name = "fake-pixels"
+    pretrained = "none"
+    weights_sha256 = "0" * 64
+    streams = {"appearance": 6, "motion": 3, "audio": 4}
+    text_dim = 5
+
+    def __init__(self, fail_after: int | None = None, nan: bool = False, name: str | None = None):
+        self.fail_after, self.nan, self.calls = fail_after, nan, 0
+        self.frame_transform = PixelStatsTransform()
+        if name:
+            self.name = name
+
+    def provenance(self) -> dict:
+        return {"name": self.name, "kind": "test"}
+
+    def encode_batch(self, frames, log_mels):
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise RuntimeError("simulated kill")
+        out = []
+        for f, mel in zip(frames, log_mels):
+            f = f.double()
+            app = np.concatenate([f.mean(dim=(2, 3)).numpy(), f.std(dim=(2, 3)).numpy()], axis=1)
+            mot = (f[1:] - f[:-1]).abs().mean(dim=(2, 3)).numpy()
+            d = {"appearance": app, "motion": mot}
+            if self.nan:
+                d["appearance"] = app * np.nan
+            if mel is not None:
+                secs = [mel[:, s:s + 100] for s in range(0, mel.shape[1], 100)]
+                d["audio"] = np.stack([[g.mean() for g in np.array_split(c, 4, axis=0)] for c in secs])
+            out.append(d)
+        return out
+
+    def encode_text(self, texts, lang):
+        import torch
+
+        rows = [[len(t), sum(map(ord, t)) % 97, t.count(" "), len(lang), ord(t[0])] for t in texts]
+        return torch.tensor(rows, dtype=torch.float32)
+
+
+def make_dataset(root: Path, names: list[str], name: str = "toy"):
+    """A RetrievalDataset over ``root/videos/<name>.mp4`` with an English and a Hindi caption each."""
+    from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+
+    videos = [VideoRecord(video_id=n, path=f"videos/{n}.mp4", split="train") for n in names]
+    caps = [CaptionRecord(f"{n}-{lang}", n, lang, f"{text} {n}")
+            for n in names for lang, text in (("en", "a clip"), ("hi", "एक वीडियो"))]
+    return RetrievalDataset(name=name, root=root, videos=videos, captions=caps)
+
+
+@pytest.fixture(scope="session")
+def toy_world(tmp_path_factory):
+    """Ten good clips (some silent), one truncated, one non-video, one missing file."""
+    root = tmp_path_factory.mktemp("toy")
+    (root / "videos").mkdir()
+    good = [f"v{i:02d}" for i in range(10)]
+    for i, n in enumerate(good):
+        write_clip(root / "videos" / f"{n}.mp4", n_frames=16 + i, seed=i,
+                   tone_hz=None if i % 3 == 2 else 300.0 + 200 * i)
+    write_clip(root / "videos" / "tmp.mp4", seed=99)
+    truncate(root / "videos" / "tmp.mp4", root / "videos" / "broken.mp4", 0.5)
+    (root / "videos" / "tmp.mp4").unlink()
+    (root / "videos" / "text.mp4").write_text("not a video")
+    names = good[:4] + ["broken"] + good[4:7] + ["text", "gone"] + good[7:]
+    return make_dataset(root, names)

@@ -1,0 +1,336 @@
+"""Decode every video once, encode it, cache the features: ``mvkit extract``.
+
+DataLoader workers decode clips and apply the encoder's ``frame_transform`` while the
+main process encodes the previous batch, so decoding and encoding overlap. The video
+list is cut into fixed shards (``videos_per_shard``) planned before anything runs;
+each shard is written atomically, so a killed run resumes at the first unfinished
+shard and ends with the same arrays as an uninterrupted one. ``--shard i/n`` (or the
+``RANK``/``WORLD_SIZE`` of torchrun) gives process ``i`` the shards ``k % n == i``.
+Corrupt, truncated or missing videos are skipped and listed in ``report.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+import mvkit
+from mvkit.features.decode import CorruptVideoError, decode_clip
+from mvkit.features.audio import HOP_LENGTH, N_MELS, SAMPLE_RATE, WIN_LENGTH
+from mvkit.features.store import (FeatureStore, StoreWriter, open_store, write_text_features)
+
+SAMPLING = "uniform-middle"   # middle frame of N equal segments (X-Pool)
+
+
+# --------------------------------------------------------------------------- helpers
+def default_num_workers() -> int:
+    """One decoding worker per spare core (the main process encodes), at most 8."""
+    return max(1, min(8, (os.cpu_count() or 1) - 1))
+
+
+def resolve_shard(shard: tuple[int, int] | str | None) -> tuple[int, int]:
+    """``(i, n)`` from an argument, ``"i/n"``, or torchrun's ``RANK``/``WORLD_SIZE``."""
+    if isinstance(shard, str):
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", shard)
+        if not m:
+            raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {shard!r}")
+        shard = (int(m.group(1)), int(m.group(2)))
+    if shard is None:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        shard = (int(os.environ.get("RANK", "0")), world) if world > 1 else (0, 1)
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
+    return int(i), int(n)
+
+
+def video_provenance(encoder: Any, num_frames: int, dtype: str) -> dict[str, Any]:
+    """What makes two stores comparable: encoder identity, weights, sampling, version."""
+    return {
+        "encoder": encoder.name,
+        "pretrained": encoder.pretrained,
+        "weights_sha256": encoder.weights_sha256,
+        "streams": {s: int(d) for s, d in encoder.streams.items()},
+        "encoder_provenance": encoder.provenance(),
+        "num_frames": int(num_frames),
+        "sampling": SAMPLING,
+        "audio": {"sample_rate": SAMPLE_RATE, "win_length": WIN_LENGTH,
+                  "hop_length": HOP_LENGTH, "n_mels": N_MELS},
+        "dtype": dtype,
+        "mvkit_version": mvkit.__version__,
+    }
+
+
+def text_provenance(encoder: Any) -> dict[str, Any]:
+    """Identity of the text side of ``encoder`` (stored per language)."""
+    return {"encoder": encoder.name, "pretrained": encoder.pretrained,
+            "weights_sha256": encoder.weights_sha256, "text_dim": int(encoder.text_dim),
+            "encoder_provenance": encoder.provenance(), "mvkit_version": mvkit.__version__}
+
+
+def plan_shards(video_ids: Sequence[str], videos_per_shard: int) -> list[list[str]]:
+    """Cut the video list, in order, into shards of ``videos_per_shard`` ids."""
+    if videos_per_shard < 1:
+        raise ValueError("videos_per_shard must be >= 1")
+    ids = list(video_ids)
+    return [ids[s:s + videos_per_shard] for s in range(0, len(ids), videos_per_shard)]
+
+
+class _ClipDataset:
+    """Map-style dataset: index -> (video_id, frames Tensor | None, log_mel, skip reason).
+
+    Runs in DataLoader workers; a corrupt video comes back with a reason instead of
+    raising, so one bad file never stops an extraction.
+    """
+
+    def __init__(self, items: list[tuple[str, Path | None]], num_frames: int, transform, audio: bool):
+        self.items, self.num_frames, self.transform, self.audio = items, num_frames, transform, audio
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        vid, path = self.items[i]
+        if path is None:
+            return vid, None, None, "missing: the dataset gives no path"
+        try:
+            clip = decode_clip(path, self.num_frames, audio=self.audio)
+        except CorruptVideoError as e:
+            return vid, None, None, f"{e.reason}: {e}"
+        return vid, self.transform(clip.frames), clip.log_mel, None
+
+
+def _collate(batch):
+    """Stack the decodable clips; keep the skip reasons of the others."""
+    import torch
+
+    good = [b for b in batch if b[3] is None]
+    frames = torch.stack([b[1] for b in good]) if good else None
+    return ([b[0] for b in good], frames, [b[2] for b in good],
+            {b[0]: b[3] for b in batch if b[3] is not None})
+
+
+def _worker_init(_: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)   # workers decode; leave the cores' BLAS to the encoder
+
+
+# --------------------------------------------------------------------------- extraction
+def extract_features(dataset, encoder, out_dir: str | os.PathLike, num_frames: int = 8,
+                     shard: tuple[int, int] | str | None = None, batch_size: int = 16,
+                     num_workers: int | None = None, resume: bool = True, device=None,
+                     videos_per_shard: int = 256, dtype: str = "float32",
+                     progress: bool = True) -> FeatureStore | None:
+    """Decode, encode and cache every video of ``dataset`` into the store at ``out_dir``.
+
+    Returns the opened store, or ``None`` when this process handled its part of a split
+    extraction (``shard``) and other parts are still missing. With ``resume`` finished
+    shards are kept; without it an existing store is an error. Raises
+    :class:`~mvkit.features.store.ProvenanceMismatch` if ``out_dir`` holds another
+    encoder's (or sampling's) features, and ``FloatingPointError`` if the encoder
+    produces NaN/inf.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    if not resume and (out_dir / "provenance.json").exists():
+        raise FileExistsError(f"{out_dir}: a store exists; pass resume=True or use another folder")
+    i, n = resolve_shard(shard)
+    plan = plan_shards([v.video_id for v in dataset.videos], videos_per_shard)
+    writer = StoreWriter(out_dir, video_provenance(encoder, num_frames, dtype), plan)
+    writer.clean_stale()
+    mine = [k for k in writer.pending() if k % n == i]
+
+    if mine:
+        paths = {v.video_id: dataset.video_path(v) for v in dataset.videos}
+        items, batches, meta = [], [], []   # meta[b] = (shard k, is last batch of k)
+        for k in mine:
+            start = len(items)
+            items += [(vid, paths[vid]) for vid in plan[k]]
+            idx = list(range(start, len(items)))
+            chunks = [idx[s:s + batch_size] for s in range(0, len(idx), batch_size)]
+            batches += chunks
+            meta += [(k, j == len(chunks) - 1) for j in range(len(chunks))]
+        dev = torch.device(device) if device is not None else torch.device(getattr(encoder, "device", "cpu"))
+        workers = default_num_workers() if num_workers is None else int(num_workers)
+        data = _ClipDataset(items, num_frames, encoder.frame_transform, audio="audio" in encoder.streams)
+        loader = DataLoader(data, batch_sampler=batches, collate_fn=_collate, num_workers=workers,
+                            pin_memory=dev.type == "cuda", worker_init_fn=_worker_init if workers else None,
+                            prefetch_factor=4 if workers else None)
+        bar = tqdm(total=len(items), desc=f"extract {encoder.name}" + (f" [{i}/{n}]" if n > 1 else ""),
+                   unit="video", disable=not progress)
+        feats: dict[str, dict[str, np.ndarray]] = {}
+        skipped: dict[str, str] = {}
+        try:
+            for (vids, frames, mels, bad), (k, last) in zip(loader, meta):
+                skipped.update(bad)
+                if vids:
+                    feats.update(zip(vids, _encode(encoder, frames, mels, vids, dev)))
+                bar.update(len(vids) + len(bad))
+                if last:
+                    writer.write_shard(k, {v: feats[v] for v in plan[k] if v in feats},
+                                       {v: skipped[v] for v in plan[k] if v in skipped}, dtype=dtype)
+                    feats, skipped = {}, {}
+        finally:
+            bar.close()
+
+    if n > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+    return open_store(out_dir) if writer.finalize() else None
+
+
+def _encode(encoder, frames, mels, vids, device) -> list[dict[str, np.ndarray]]:
+    """Encode one batch (AMP on CUDA) and check every output is finite float32."""
+    import torch
+
+    frames = frames.to(device, non_blocking=True)
+    with torch.inference_mode():
+        if device.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.float16):
+                outs = encoder.encode_batch(frames, mels)
+        else:
+            outs = encoder.encode_batch(frames, mels)
+    if len(outs) != len(vids):
+        raise ValueError(f"{encoder.name}.encode_batch returned {len(outs)} results for {len(vids)} videos")
+    clean = []
+    for vid, out in zip(vids, outs):
+        arrs = {s: np.asarray(a.detach().float().cpu() if hasattr(a, "detach") else a, dtype=np.float32)
+                for s, a in out.items()}
+        for s, a in arrs.items():
+            if not np.isfinite(a).all():
+                raise FloatingPointError(f"{encoder.name}: NaN/inf in stream {s!r} of video {vid!r}")
+        clean.append(arrs)
+    return clean
+
+
+def extract_text_features(dataset, encoder, store: FeatureStore | str | os.PathLike,
+                          langs: Sequence[str] | None = None, batch_size: int = 256,
+                          resume: bool = True, progress: bool = True) -> list[str]:
+    """Encode every caption per language and write ``store/text/<lang>/``; returns the languages.
+
+    With ``resume`` a language already written for the same captions and encoder is
+    kept. Features are the encoder's unnormalised output, cast to float32.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    path = Path(store.path if isinstance(store, FeatureStore) else store)
+    by_lang: dict[str, list] = {}
+    for c in dataset.captions:
+        by_lang.setdefault(c.lang, []).append(c)
+    langs = sorted(by_lang) if langs is None else list(langs)
+    unknown = [lang for lang in langs if lang not in by_lang]
+    if unknown:
+        raise ValueError(f"{dataset.name}: no captions in languages {unknown}; have {sorted(by_lang)}")
+    prov = text_provenance(encoder)
+    done = []
+    for lang in langs:
+        caps = by_lang[lang]
+        ids = [c.caption_id for c in caps]
+        if resume and _text_done(path, lang, ids, prov):
+            done.append(lang)
+            continue
+        parts = []
+        with torch.inference_mode():
+            for s in tqdm(range(0, len(caps), batch_size), desc=f"text {lang}", disable=not progress):
+                emb = encoder.encode_text([c.text for c in caps[s:s + batch_size]], lang)
+                parts.append(emb.detach().float().cpu().numpy())
+        feats = np.concatenate(parts).astype(np.float32)
+        if not np.isfinite(feats).all():
+            raise FloatingPointError(f"{encoder.name}: NaN/inf in text features of language {lang!r}")
+        write_text_features(path, lang, ids, feats, prov)
+        done.append(lang)
+    return done
+
+
+def _text_done(path: Path, lang: str, ids: list[str], prov: dict) -> bool:
+    from mvkit.features.store import check_provenance
+    from mvkit.io import read_json
+
+    d = path / "text" / lang
+    if not (d / "meta.json").exists():
+        return False
+    check_provenance(read_json(d / "meta.json")["provenance"], prov, d / "meta.json", exact=True)
+    return read_json(d / "caption_ids.json") == ids
+
+
+def store_dir_name(encoder: str, pretrained: str | None, num_frames: int) -> str:
+    """Folder name of a store under ``<world>/features/``, e.g. ``mvkit-tiny-f8``."""
+    slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")   # noqa: E731
+    return slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
+
+
+def ensure_store(world_dir: str | os.PathLike, encoder: str = "mvkit-tiny", pretrained: str | None = None,
+                 num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
+                 progress: bool = True) -> Path:
+    """Build the features of a world once, under ``<world>/features/<encoder>-f<N>/``; reuse after.
+
+    Video and text features (every language) are extracted with
+    ``mvkit.features.encoders.create_encoder(encoder, pretrained)``; an interrupted build
+    resumes. Returns the store path (open it with :func:`open_store`).
+    """
+    world_dir = Path(world_dir)
+    out = world_dir / "features" / store_dir_name(encoder, pretrained, num_frames)
+    if (out / "index.json").exists() and (out / "text" / ".complete").exists():
+        open_store(out, expect={"encoder": encoder, "num_frames": num_frames})
+        return out
+    from mvkit.data import load
+    from mvkit.features.encoders import create_encoder
+
+    dataset = load(world_dir)
+    enc = create_encoder(encoder, pretrained, device=device)
+    extract_features(dataset, enc, out, num_frames=num_frames, batch_size=batch_size,
+                     num_workers=num_workers, device=device, progress=progress)
+    langs = extract_text_features(dataset, enc, out, progress=progress)
+    from mvkit.io import atomic_write_json
+
+    atomic_write_json(out / "text" / ".complete", {"langs": langs})
+    return out
+
+
+# --------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    """``mvkit extract``: build (or finish) a feature store for one dataset and encoder."""
+    ap = argparse.ArgumentParser(prog="mvkit extract", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, help="dataset folder or manifest (mvkit.data.load)")
+    ap.add_argument("--encoder", default="mvkit-tiny", help="open_clip model name, checkpoint, local-dir:, or mvkit-tiny")
+    ap.add_argument("--pretrained", default=None, help="open_clip pretrained tag (e.g. openai)")
+    ap.add_argument("--out", required=True, help="store folder (resumed if it exists)")
+    ap.add_argument("--frames", type=int, default=8, help="frames sampled per video (default 8)")
+    ap.add_argument("--shard", default=None, help="i/n: this process's part (default: torchrun RANK/WORLD_SIZE)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=None, help="decoding workers (default: cores - 1)")
+    ap.add_argument("--videos-per-shard", type=int, default=256)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--langs", default=None, help="comma-separated caption languages (default: all)")
+    ap.add_argument("--no-text", action="store_true", help="skip text features")
+    args = ap.parse_args(argv)
+
+    from mvkit.data import load
+    from mvkit.features.encoders import create_encoder
+
+    dataset = load(args.data)
+    enc = create_encoder(args.encoder, args.pretrained, device=args.device)
+    store = extract_features(dataset, enc, args.out, num_frames=args.frames, shard=args.shard,
+                             batch_size=args.batch_size, num_workers=args.workers, device=args.device,
+                             videos_per_shard=args.videos_per_shard, dtype=args.dtype)
+    if store is None:
+        print(f"{args.out}: this part is done; the store completes when every --shard has run")
+        return 0
+    if not args.no_text:   # whichever process completes the store encodes the captions
+        langs = args.langs.split(",") if args.langs else None
+        extract_text_features(dataset, enc, store, langs=langs)
+    print(f"{store.path}: {len(store.video_ids)} videos, streams {store.dims}, "
+          f"{len(store.skipped)} skipped (see report.json), text {store.text_langs}")
+    return 0
