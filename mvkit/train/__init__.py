@@ -1,0 +1,14 @@
+"""Training on cached features: ``TrainConfig`` + ``fit`` -> ``RunRecord``, and ``evaluate``.
+
+Model selection uses the validation split only; the test split is evaluated once, after
+selection. Checkpoints resume exactly; ``torchrun`` computes the loss over the global batch.
+"""
+from mvkit.train.evaluate import evaluate, evaluate_split, selection_score
+from mvkit.train.objectives import Contrastive, DualPath, Objective, StepInput, TrainContext
+from mvkit.train.record import RunRecord
+from mvkit.train.sampler import UniqueVideoBatchSampler
+from mvkit.train.trainer import TrainConfig, WarmupCosine, fit, load_model
+
+__all__ = ["TrainConfig", "fit", "evaluate", "evaluate_split", "selection_score", "load_model", "RunRecord",
+           "Objective", "Contrastive", "DualPath", "StepInput", "TrainContext", "UniqueVideoBatchSampler",
+           "WarmupCosine"]
