@@ -1,0 +1,344 @@
+"""``mvkit pretrain-tiny``: rebuild the shipped mvkit-tiny backbone from scratch.
+
+Recipe (docs/backbone.md):
+
+1. Make (or reuse) a *separate* pretraining world (seed 1000, 2,400 videos) so the
+   benchmark world's splits never leak into the backbone.
+2. Learn the BPE vocabulary on that world's captions in **all** languages.
+3. Decode every video once into memory (8 frames, log-mel).
+4. Train CLIP-style on the **English** captions only: one InfoNCE (mvkit.losses,
+   semantic duplicates masked as positives) per stream (appearance, motion, audio)
+   against the text tower, plus one on the fused similarity (sum of the three).
+5. Save the open_clip part, the towers, the tokenizer, a training log and the
+   held-out recall on the benchmark world's test split, into the asset folder.
+
+Deterministic for a given seed and thread count on CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mvkit import backbone as bb
+from mvkit.io import atomic_path, atomic_write_json, read_json
+
+PRETRAIN_SEED = 1000
+PRETRAIN_VIDEOS = 2400
+NUM_FRAMES = 8
+
+
+# ---------------------------------------------------------------------------- data
+def decode_world(ds, num_frames: int = NUM_FRAMES, mel_len: int | None = None, desc: str = "decode"):
+    """Decode every video of ``ds`` once: ``(video_ids, frames uint8 [N,T,H,W,3],
+    log_mel float32 [N, n_mels, L], has_audio bool [N])``. Log-mels are cut or padded
+    (with the silence value) to a common length ``L`` (default: the median length);
+    corrupt videos are left out and reported."""
+    from tqdm.auto import tqdm
+
+    from mvkit.features.audio import LOG_EPS
+    from mvkit.features.decode import CorruptVideoError, decode_clip
+
+    ids, frames, mels = [], [], []
+    for v in tqdm(ds.videos, desc=desc, mininterval=5):
+        try:
+            clip = decode_clip(ds.video_path(v), num_frames=num_frames, audio=True)
+        except CorruptVideoError as e:
+            print(f"skipping {v.video_id}: {e}")
+            continue
+        ids.append(v.video_id)
+        frames.append(clip.frames)
+        mels.append(clip.log_mel)
+    lengths = [m.shape[1] for m in mels if m is not None]
+    n_mels = next((m.shape[0] for m in mels if m is not None), 64)
+    L = int(mel_len or (int(np.median(lengths)) if lengths else 300))
+    silence = math.log(LOG_EPS)
+    out = np.full((len(ids), n_mels, L), silence, dtype=np.float32)
+    has_audio = np.zeros(len(ids), dtype=bool)
+    for i, m in enumerate(mels):
+        if m is not None:
+            k = min(L, m.shape[1])
+            out[i, :, :k] = m[:, :k]
+            has_audio[i] = True
+    return ids, np.stack(frames), out, has_audio
+
+
+def positives_mask(captions, videos) -> np.ndarray:
+    """``pos[i, j]``: caption i describes video j -- its own video or any video the world's
+    ground truth says it fits equally (``semantic_positives``), so duplicates are never
+    pushed apart."""
+    own = np.array([[c.video_id == v.video_id for v in videos] for c in captions], dtype=bool)
+    try:
+        from mvkit.data.attributes import semantic_positives
+    except ImportError:
+        return own
+    return np.asarray(semantic_positives(captions, videos), dtype=bool) | own
+
+
+# ---------------------------------------------------------------------------- model
+class TinyModel(torch.nn.Module):
+    """open_clip mvkit-tiny + stream towers, with the per-stream video embeddings the
+    zero-shot evaluation and the loss use."""
+
+    def __init__(self, clip, towers):
+        super().__init__()
+        self.clip = clip
+        self.towers = towers
+
+    def video_streams(self, frames: torch.Tensor, mels: torch.Tensor, app_frames: torch.Tensor | None = None):
+        """L2-normalised clip-level embeddings ``(appearance, motion, audio)`` each [B, D]."""
+        b = frames.shape[0]
+        x = frames if app_frames is None else app_frames
+        img = F.normalize(self.clip.encode_image(x.flatten(0, 1)), dim=-1).view(b, x.shape[1], -1)
+        app = F.normalize(img.mean(1), dim=-1)
+        mot = F.normalize(self.towers.motion(frames).mean(1), dim=-1)
+        aud = F.normalize(self.towers.audio(mels).mean(1), dim=-1)
+        return app, mot, aud
+
+    def text(self, tokens: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.clip.encode_text(tokens), dim=-1)
+
+
+def fused_similarity(t, app, mot, aud, has_audio) -> torch.Tensor:
+    """The zero-shot fused score: sum of the per-stream cosines; silent videos add no audio term."""
+    return t @ app.T + t @ mot.T + (t @ aud.T) * has_audio[None, :].to(t.dtype)
+
+
+def _to_float(frames_u8: np.ndarray, mean: float = 0.5, std: float = 0.25) -> torch.Tensor:
+    x = torch.from_numpy(frames_u8).permute(0, 1, 4, 2, 3).float().div_(255.0)
+    return (x - mean) / std
+
+
+# ---------------------------------------------------------------------------- eval
+def recall_table(sim: np.ndarray, own: np.ndarray, sem: np.ndarray) -> dict:
+    """Text->video R@1/5/10 and median rank (pessimistic ties), the semantic R@1 (top-1
+    is any semantic positive) and the world's ceiling: a perfect model ranks the ``n``
+    semantic positives first in random order, so its expected R@k is ``mean(min(1, k/n))``."""
+    own_score = np.where(own, sim, -np.inf).max(1)
+    rank = 1 + (sim > own_score[:, None]).sum(1) + ((sim == own_score[:, None]) & ~own).sum(1)
+    top1 = sim.argmax(1)
+    n_sem = sem.sum(1).clip(min=1)
+    out = {f"R{k}": float(100 * (rank <= k).mean()) for k in (1, 5, 10)}
+    out["MdR"] = float(np.median(rank))
+    out["semantic_R1"] = float(100 * sem[np.arange(len(sim)), top1].mean())
+    out.update({f"ceiling_R{k}": float(100 * np.minimum(1.0, k / n_sem).mean()) for k in (1, 5, 10)})
+    out["n_queries"], out["n_videos"] = int(sim.shape[0]), int(sim.shape[1])
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: TinyModel, tokenizer, ds, split: str = "test", langs=None,
+             decoded=None, batch: int = 64) -> dict:
+    """Zero-shot text->video recall on ``ds``'s ``split``: appearance only (mean-pooled
+    frames) and the fused sum of appearance + motion + audio, per caption language."""
+    model.eval()
+    sub = ds.subset(split=split)
+    ids, frames, mels, has_audio = decoded or decode_world(sub, desc=f"decode {split}")
+    vid_index = {v: i for i, v in enumerate(ids)}
+    videos = [v for v in sub.videos if v.video_id in vid_index]
+    videos.sort(key=lambda v: vid_index[v.video_id])
+    embs = [[], [], []]
+    for i in range(0, len(ids), batch):
+        f = _to_float(frames[i:i + batch])
+        for k, e in enumerate(model.video_streams(f, torch.from_numpy(mels[i:i + batch]))):
+            embs[k].append(e)
+    app, mot, aud = (torch.cat(e) for e in embs)
+    ha = torch.from_numpy(has_audio)
+    result = {}
+    for lang in (langs or sub.languages):
+        caps = [c for c in sub.captions if c.lang == lang and c.video_id in vid_index]
+        if not caps:
+            continue
+        t = torch.cat([model.text(tokenizer([c.text for c in caps[i:i + 256]]))
+                       for i in range(0, len(caps), 256)])
+        own = np.array([[vid_index[c.video_id] == j for j in range(len(ids))] for c in caps])
+        sem = positives_mask(caps, videos)
+        result[lang] = {
+            "appearance": recall_table((t @ app.T).numpy(), own, sem),
+            "fused": recall_table(fused_similarity(t, app, mot, aud, ha).numpy(), own, sem),
+        }
+    return result
+
+
+# ---------------------------------------------------------------------------- train
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mvkit pretrain-tiny", description=__doc__.split("\n\n")[0])
+    p.add_argument("--world", type=Path, default=None,
+                   help=f"pretraining world dir (default: ensure_world({PRETRAIN_VIDEOS}, seed={PRETRAIN_SEED}))")
+    p.add_argument("--eval-world", type=Path, default=None,
+                   help="benchmark world for held-out recall (default: ensure_world())")
+    p.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    p.add_argument("--out", type=Path, default=bb.ASSET_DIR, help="output folder (default: the shipped assets)")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--app-frames", type=int, default=2, help="frames per video through the ViT per step")
+    p.add_argument("--vocab-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-videos", type=int, default=None, help="use only the first N videos (smoke runs)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``mvkit pretrain-tiny``; returns 0 on success."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    from mvkit import data as mdata
+    from mvkit._setup import setup
+    from mvkit.backbone.tokenizer import TinyTokenizer, save_tokenizer, train_tokenizer
+    from mvkit.backbone.towers import StreamsConfig, StreamTowers
+    from mvkit.losses import InfoNCE
+
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    setup(args.seed, device="cpu")
+    t_start = time.time()
+    if args.world is None:
+        from mvkit.data.synth import ensure_world
+
+        args.world = ensure_world(n_videos=PRETRAIN_VIDEOS, seed=PRETRAIN_SEED)
+    ds = mdata.load(args.world)
+    if args.max_videos:
+        keep = {v.video_id for v in ds.videos[: args.max_videos]}
+        ds = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
+                     captions=[c for c in ds.captions if c.video_id in keep], partial_labels=[])
+    cfg = bb.tiny_model_config()
+    ctx = cfg["text_cfg"]["context_length"]
+    vocab = args.vocab_size or cfg["text_cfg"]["vocab_size"]
+
+    # 1. tokenizer on every language's captions (the text tower will only learn English)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tok_obj = train_tokenizer((c.text for c in ds.captions), vocab_size=vocab)
+    if tok_obj.get_vocab_size() > cfg["text_cfg"]["vocab_size"]:
+        raise ValueError(f"tokenizer has {tok_obj.get_vocab_size()} tokens > model vocab {cfg['text_cfg']['vocab_size']}")
+    save_tokenizer(tok_obj, out, ctx)
+    tokenizer = TinyTokenizer(out / bb.TOKENIZER_FILE, ctx)
+    en_caps = [c for c in ds.captions if c.lang == "en"]
+    lens = [len(x) for x in tokenizer.encode_ids([c.text for c in ds.captions])]
+    print(f"tokenizer: {tok_obj.get_vocab_size()} tokens; caption length mean {np.mean(lens):.1f} "
+          f"max {max(lens)} (context {ctx}); {len(en_caps)} English captions")
+
+    # 2. decode once
+    t0 = time.time()
+    ids, frames_u8, mels, has_audio = decode_world(ds, desc="decode pretraining world")
+    t_decode = time.time() - t0
+    vindex = {v: i for i, v in enumerate(ids)}
+    videos = [v for v in ds.videos if v.video_id in vindex]
+    videos.sort(key=lambda v: vindex[v.video_id])
+    audio_vals = mels[has_audio]
+    scfg = StreamsConfig(embed_dim=cfg["embed_dim"], n_mels=mels.shape[1],
+                         audio_mean=float(audio_vals.mean()) if len(audio_vals) else -6.0,
+                         audio_std=float(audio_vals.std()) if len(audio_vals) else 4.0)
+    caps_of: dict[int, list] = {}
+    for c in en_caps:
+        if c.video_id in vindex:
+            caps_of.setdefault(vindex[c.video_id], []).append(c)
+    train_idx = np.array(sorted(caps_of))
+    print(f"decoded {len(ids)} videos in {t_decode:.1f}s ({has_audio.mean():.0%} with audio); "
+          f"{len(train_idx)} with English captions")
+
+    # 3. model through open_clip's factory + towers
+    bb.register_config()
+    clip = open_clip.create_model(bb.TINY_NAME)
+    towers = StreamTowers(scfg)
+    model = TinyModel(clip, towers)
+    losses = torch.nn.ModuleDict({k: InfoNCE(temperature=0.07, learnable=True)
+                                  for k in ("fused", "appearance", "motion", "audio")})
+    params = list(model.parameters()) + list(losses.parameters())
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    steps_per_epoch = max(1, len(train_idx) // args.batch_size)
+    total = steps_per_epoch * args.epochs
+    warmup = max(1, total // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+    gen = np.random.default_rng(args.seed)
+    log = {"recipe": vars(args) | {"world": str(args.world), "out": str(args.out),
+                                   "eval_world": str(args.eval_world)},
+           "decode_seconds": t_decode, "n_videos": len(ids), "n_en_captions": len(en_caps),
+           "vocab_size": tok_obj.get_vocab_size(), "epochs": []}
+    t_train = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        order = gen.permutation(train_idx)
+        sums, n = {k: 0.0 for k in losses}, 0
+        for s in range(steps_per_epoch):
+            bidx = np.sort(order[s * args.batch_size:(s + 1) * args.batch_size])
+            caps = [caps_of[i][gen.integers(len(caps_of[i]))] for i in bidx]
+            pos = torch.from_numpy(positives_mask(caps, [videos[i] for i in bidx]))
+            frames = _to_float(frames_u8[bidx])
+            pick = np.sort(np.stack([gen.choice(frames.shape[1], args.app_frames, replace=False)
+                                     for _ in bidx]), axis=1)
+            app_frames = frames[torch.arange(len(bidx))[:, None], torch.from_numpy(pick)]
+            app, mot, aud = model.video_streams(frames, torch.from_numpy(mels[bidx]), app_frames)
+            t = model.text(tokenizer([c.text for c in caps]))
+            ha = torch.from_numpy(has_audio[bidx])
+            parts = {
+                "fused": losses["fused"](fused_similarity(t, app, mot, aud, ha), pos),
+                "appearance": losses["appearance"](t @ app.T, pos),
+                "motion": losses["motion"](t @ mot.T, pos),
+            }
+            if ha.sum() >= 2:
+                parts["audio"] = losses["audio"]((t @ aud.T)[ha][:, ha], pos[ha][:, ha])
+            loss = parts["fused"] + sum(v for k, v in parts.items() if k != "fused") / 3
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            for k, v in parts.items():
+                sums[k] += float(v)
+            n += 1
+        row = {"epoch": epoch + 1, "seconds": round(time.time() - t_train, 1),
+               "lr": sched.get_last_lr()[0], **{f"loss_{k}": round(v / n, 4) for k, v in sums.items()}}
+        log["epochs"].append(row)
+        print(json.dumps(row))
+    log["train_seconds"] = round(time.time() - t_train, 1)
+
+    # 4. save: open_clip part (loadable by open_clip.create_model), towers, configs
+    model.eval()
+    with atomic_path(out / bb.CLIP_WEIGHTS) as tmp:
+        save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, str(tmp))
+    with atomic_path(out / bb.STREAM_WEIGHTS) as tmp:
+        save_file({k: v.contiguous() for k, v in towers.state_dict().items()}, str(tmp))
+    atomic_write_json(out / bb.STREAMS_CONFIG, scfg.to_dict())
+    oc_cfg = read_json(bb.ASSET_DIR / "open_clip_config.json")
+    if out.resolve() != bb.ASSET_DIR.resolve():
+        atomic_write_json(out / f"{bb.TINY_NAME}.json", cfg)
+        atomic_write_json(out / "open_clip_config.json", oc_cfg)
+
+    # 5. held-out zero-shot recall on the benchmark world's test split
+    if not args.no_eval:
+        if args.eval_world is None:
+            from mvkit.data.synth import ensure_world
+
+            args.eval_world = ensure_world()
+        bench = mdata.load(args.eval_world)
+        t0 = time.time()
+        log["heldout"] = {"world": str(args.eval_world), "split": "test",
+                          "recall": evaluate(model, tokenizer, bench, "test")}
+        log["eval_seconds"] = round(time.time() - t0, 1)
+        for lang, r in log["heldout"]["recall"].items():
+            print(lang, {k: {m: round(v, 1) for m, v in d.items() if m in ("R1", "R5", "R10", "ceiling_R1", "semantic_R1")}
+                         for k, d in r.items()})
+    log["total_seconds"] = round(time.time() - t_start, 1)
+    atomic_write_json(out / "training_log.json", log)
+    print(f"saved mvkit-tiny to {out} in {log['total_seconds']:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""create_encoder with open_clip models built offline (random weights), local files and folders."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import open_clip
+import pytest
+import torch
+
+from mvkit.features.encoders import (FrameTransform, create_encoder, log_mel_statistics,
+                                     state_dict_sha256)
+
+TINY_CLIP = {   # a classic open_clip CLIP (own text transformer, CLIP BPE tokenizer), tiny
+    "embed_dim": 24,
+    "vision_cfg": {"image_size": 32, "patch_size": 16, "width": 32, "head_width": 16, "layers": 1},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_name(tmp_path_factory):
+    d = tmp_path_factory.mktemp("oc_cfg")
+    (d / "mvkit-test-clip.json").write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(d / "mvkit-test-clip.json")
+    return "mvkit-test-clip"
+
+
+@pytest.fixture(scope="module")
+def tiny_enc(tiny_clip_name):
+    torch.manual_seed(0)
+    return create_encoder(tiny_clip_name, None, device="cpu")
+
+
+def _frames(b=2, t=3, size=32, seed=0):
+    g = np.random.default_rng(seed)
+    return g.integers(0, 256, (b, t, size, size, 3), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------- frame transform
+def test_frame_transform_normalises_by_hand_and_pickles():
+    ft = FrameTransform(4, mean=(0.5, 0.25, 0.0), std=(0.5, 0.25, 1.0))
+    frames = np.full((2, 4, 4, 3), 255, dtype=np.uint8)
+    frames[1] = 0
+    x = ft(frames)
+    assert x.shape == (2, 3, 4, 4) and x.dtype == torch.float32
+    # (1 - 0.5)/0.5 = 1, (1 - .25)/.25 = 3, (1 - 0)/1 = 1 ; (0 - .5)/.5 = -1, -1, 0
+    assert torch.allclose(x[0, :, 0, 0], torch.tensor([1.0, 3.0, 1.0]))
+    assert torch.allclose(x[1, :, 0, 0], torch.tensor([-1.0, -1.0, 0.0]))
+    ft2 = pickle.loads(pickle.dumps(ft))
+    assert torch.equal(ft2(frames), x)
+
+
+def test_frame_transform_resizes_shorter_side_and_centre_crops():
+    ft = FrameTransform(8, mean=(0, 0, 0), std=(1, 1, 1))
+    frames = np.zeros((1, 16, 32, 3), dtype=np.uint8)
+    frames[0, :, 4:28] = 255          # white band covering the centre crop (16 -> 8 keeps 8:24)
+    x = ft(frames)
+    assert x.shape == (1, 3, 8, 8)
+    assert torch.allclose(x, torch.ones_like(x), atol=1e-3)
+    frames[0, :, 4:28] = 0            # the dark sides were cropped away, not squeezed in
+    frames[0, :, :4] = frames[0, :, 28:] = 255
+    assert float(ft(frames).max()) < 0.05
+    with pytest.raises(ValueError, match="uint8"):
+        ft(np.zeros((1, 8, 8, 3), dtype=np.float32))
+
+
+def test_log_mel_statistics_matches_hand_segments():
+    lm = np.arange(2 * 6, dtype=np.float32).reshape(2, 6)   # band 0: 0..5, band 1: 6..11
+    st = log_mel_statistics(lm, 3)                           # segments [0,2) [2,4) [4,6)
+    assert st.shape == (3, 4)
+    np.testing.assert_allclose(st[:, 0], [0.5, 2.5, 4.5])
+    np.testing.assert_allclose(st[:, 1], [6.5, 8.5, 10.5])
+    np.testing.assert_allclose(st[:, 2:], 0.5)
+    short = log_mel_statistics(lm[:, :1], 4)                 # fewer columns than segments
+    assert np.isfinite(short).all() and np.allclose(short[:, 0], 0.0)
+
+
+# ---------------------------------------------------------------- open_clip models
+def test_open_clip_name_builds_offline_with_documented_streams(tiny_enc):
+    enc = tiny_enc
+    assert enc.streams == {"appearance": 24, "motion": 24, "audio": 128}
+    assert enc.text_dim == 24 and enc.frame_transform.size == 32
+    assert not enc.clip.training
+    frames = torch.stack([enc.frame_transform(f) for f in _frames()])
+    mel = np.random.default_rng(1).normal(size=(64, 50)).astype(np.float32)
+    out = enc.encode_batch(frames, [mel, None])
+    assert set(out[0]) == {"appearance", "motion", "audio"} and set(out[1]) == {"appearance", "motion"}
+    # appearance = per-frame image features
+    ref = enc.clip.encode_image(frames[0]).detach().numpy()
+    np.testing.assert_allclose(out[0]["appearance"], ref, rtol=1e-5, atol=1e-5)
+    # motion = consecutive differences of the frame features
+    np.testing.assert_allclose(out[0]["motion"], ref[1:] - ref[:-1], rtol=1e-4, atol=1e-5)
+    # audio = pooled log-mel statistics, one segment per frame
+    np.testing.assert_allclose(out[0]["audio"], log_mel_statistics(mel, 3))
+    assert all(v.dtype == np.float32 for d in out for v in d.values())
+
+
+def test_text_module_equals_encode_text_even_for_short_tokens(tiny_enc):
+    texts = ["a red ball moves left", "a blue cube"]
+    tokens = tiny_enc.tokenize(texts, "en")
+    assert tokens.shape == (2, 16) and tokens.dtype == torch.long
+    ref = tiny_enc.encode_text(texts, "en")
+    tm = tiny_enc.text_module()
+    assert any(p.requires_grad for p in tm.parameters())
+    assert torch.allclose(tm(tokens), ref, atol=1e-5)
+    # a batch cut shorter than the context (causal mask not sliced by open_clip) still works
+    assert torch.allclose(tm(tokens[:, :8]), ref, atol=1e-5)
+    # the copy is independent of the frozen encoder
+    with torch.no_grad():
+        next(tm.parameters()).add_(1.0)
+    assert torch.allclose(tiny_enc.encode_text(texts, "en"), ref)
+
+
+def test_checkpoint_file_and_local_dir_give_same_weights(tiny_clip_name, tiny_enc, tmp_path):
+    from safetensors.torch import save_file
+
+    ckpt = tmp_path / "open_clip_model.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_enc.clip.state_dict().items()}, str(ckpt))
+    from_file = create_encoder(tiny_clip_name, str(ckpt), device="cpu")
+    assert from_file.weights_sha256 == tiny_enc.weights_sha256 == state_dict_sha256(tiny_enc.clip)
+    assert from_file.provenance()["pretrained"] == str(ckpt)
+    (tmp_path / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CLIP}))
+    from_dir = create_encoder(f"local-dir:{tmp_path}", device="cpu")
+    assert from_dir.weights_sha256 == tiny_enc.weights_sha256
+    frames = torch.stack([tiny_enc.frame_transform(f) for f in _frames(1)])
+    a = tiny_enc.encode_batch(frames, [None])[0]["appearance"]
+    np.testing.assert_allclose(from_dir.encode_batch(frames, [None])[0]["appearance"], a, atol=1e-6)
+    assert torch.allclose(from_dir.encode_text(["x"], "en"), tiny_enc.encode_text(["x"], "en"))
+
+
+def test_random_weights_differ_in_hash(tiny_clip_name, tiny_enc):
+    torch.manual_seed(123)
+    other = create_encoder(tiny_clip_name, None, device="cpu")
+    assert other.weights_sha256 != tiny_enc.weights_sha256
+    assert len(other.weights_sha256) == 64
+
+
+def test_bad_inputs_raise_clear_errors(tiny_clip_name, tiny_enc, tmp_path):
+    with pytest.raises(ValueError, match="no-such-model"):
+        create_encoder("no-such-model")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        create_encoder(tiny_clip_name, str(tmp_path / "missing.pt"))
+    with pytest.raises(ValueError, match="precision"):
+        create_encoder(tiny_clip_name, precision="fp8")
+    frames = torch.zeros(1, 1, 3, 32, 32)
+    with pytest.raises(ValueError, match="2 frames"):
+        tiny_enc.encode_batch(frames, [None])
+
+
+def test_vit_b_32_builds_offline_and_encodes_two_frames():
+    torch.manual_seed(0)
+    enc = create_encoder("ViT-B-32", None, device="cpu")
+    assert enc.streams == {"appearance": 512, "motion": 512, "audio": 128} and enc.text_dim == 512
+    assert enc.frame_transform.size == 224 and not enc.clip.training
+    frames = torch.stack([enc.frame_transform(_frames(1, 2, 40)[0])])
+    out = enc.encode_batch(frames, [None])[0]
+    assert out["appearance"].shape == (2, 512) and out["motion"].shape == (1, 512)
+    assert enc.tokenize(["a cat"], "en").shape == (1, 77)
+
+
+def test_nllb_tower_gets_the_nllb_language_code(tiny_clip_name, monkeypatch):
+    enc = create_encoder(tiny_clip_name, None, device="cpu")
+    calls = []
+
+    class Recorder:
+        set_lang_fn = True
+
+        def set_language(self, code):
+            calls.append(code)
+
+        def __call__(self, texts):
+            return torch.zeros(len(texts), 16, dtype=torch.long)
+
+    monkeypatch.setattr(enc, "tokenizer", Recorder())
+    monkeypatch.setattr(enc, "_nllb", True)
+    enc.tokenize(["नमस्ते"], "hi")
+    enc.tokenize(["வணக்கம்"], "tam")     # alias normalised first
+    assert calls == ["hin_Deva", "tam_Taml"]
