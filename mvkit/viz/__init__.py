@@ -1,0 +1,1 @@
+"""Figures: clip montages, retrieval galleries (static and ipywidgets), embedding maps, plots."""
