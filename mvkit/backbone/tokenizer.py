@@ -26,7 +26,7 @@ SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)   # ids 0, 1, 2, 3 (the config's pad_id / 
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2):
-    """Learn a BPE vocabulary (NFKC, lower-cased, Metaspace words) on ``texts``.
+    """Learn a BPE vocabulary (NFKC, lower-cased, Metaspace words, split punctuation) on ``texts``.
 
     Every character seen in the corpus is kept in the initial alphabet, so any script the
     world writes tokenizes without ``[UNK]``; ``[BOS] ... [EOS]`` is added by the
@@ -38,7 +38,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency:
     alphabet = sorted({ch for t in texts for ch in unicodedata.normalize("NFKC", t).lower() if not ch.isspace()})
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    # words at spaces (sentencepiece-style), punctuation (incl. "।" and "。") on its own
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()])
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS),

@@ -22,6 +22,7 @@ class StreamsConfig:
 
     embed_dim: int = 128          # output dim of both towers (= the CLIP embed_dim)
     motion_width: int = 96
+    motion_steps: int = 7         # frame pairs seen in pretraining (8 frames)
     audio_width: int = 96
     n_mels: int = 64
     audio_segments: int = 8       # audio features per clip (time segments)
@@ -38,13 +39,15 @@ class MotionTower(nn.Module):
     Each step sees frame ``t`` and the signed difference ``t+1 - t`` (6 channels, the
     cheap stand-in for optical flow) at half resolution, goes through three strided
     convolutions, is
-    pooled over space, and a temporal convolution mixes neighbouring steps so speed and
-    direction changes (``then``) are visible. Inputs are the encoder's normalised frames.
+    pooled over space, gets a learned position-in-clip embedding (so even a mean over
+    steps tells "left then right" from "right then left"), and a temporal convolution
+    mixes neighbouring steps. Inputs are the encoder's normalised frames.
     """
 
-    def __init__(self, embed_dim: int = 128, width: int = 96):
+    def __init__(self, embed_dim: int = 128, width: int = 96, steps: int = 7):
         super().__init__()
         w = width
+        self.pos = nn.Parameter(torch.zeros(steps, w))
         self.spatial = nn.Sequential(
             nn.AvgPool2d(2),
             nn.Conv2d(6, w // 2, 3, stride=2, padding=1), nn.GELU(),
@@ -63,6 +66,7 @@ class MotionTower(nn.Module):
         pairs = torch.cat([frames[:, :-1], frames[:, 1:] - frames[:, :-1]], dim=2)   # [B, T-1, 6, S, S]
         x = self.spatial(pairs.flatten(0, 1))                                        # [B(T-1), w, s, s]
         x = x.mean(dim=(2, 3)).view(b, t - 1, -1)                                    # [B, T-1, w]
+        x = x + _resample_positions(self.pos, t - 1)[None]
         x = x + self.temporal(x.transpose(1, 2)).transpose(1, 2)
         return self.proj(self.norm(x))
 
@@ -77,6 +81,7 @@ class AudioTower(nn.Module):
         super().__init__()
         w = width
         self.segments = segments
+        self.pos = nn.Parameter(torch.zeros(segments, w))
         self.register_buffer("mean", torch.tensor(float(mean)), persistent=True)
         self.register_buffer("std", torch.tensor(float(std)), persistent=True)
         self.conv = nn.Sequential(
@@ -95,8 +100,17 @@ class AudioTower(nn.Module):
         x = self.conv(F.avg_pool2d(x.unsqueeze(1), (1, 2), ceil_mode=True))   # 20 ms hop is enough                              # [B, w, m, l]
         x = x.mean(dim=2)                                          # pool frequency -> [B, w, l]
         x = F.adaptive_avg_pool1d(x, self.segments)                # [B, w, segments]
+        x = x + self.pos.T[None]
         x = x + self.temporal(x)
         return self.proj(self.norm(x.transpose(1, 2)))
+
+
+def _resample_positions(pos: torch.Tensor, n: int) -> torch.Tensor:
+    """Position embeddings ``[P, w]`` linearly resampled to ``n`` steps (another frame
+    count than the one used in pretraining keeps "early" and "late" meaning the same)."""
+    if pos.shape[0] == n:
+        return pos
+    return F.interpolate(pos.T[None], size=n, mode="linear", align_corners=True)[0].T
 
 
 class StreamTowers(nn.Module):
@@ -105,6 +119,6 @@ class StreamTowers(nn.Module):
     def __init__(self, cfg: StreamsConfig):
         super().__init__()
         self.cfg = cfg
-        self.motion = MotionTower(cfg.embed_dim, cfg.motion_width)
+        self.motion = MotionTower(cfg.embed_dim, cfg.motion_width, cfg.motion_steps)
         self.audio = AudioTower(cfg.embed_dim, cfg.audio_width, cfg.audio_segments,
                                 cfg.audio_mean, cfg.audio_std)
