@@ -36,6 +36,6 @@ def load_pickle(path: str | os.PathLike, allow_pickle: bool = False) -> Any:
         )
     try:
         with open(path, "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - explicit opt-in above
+            return pickle.load(fh)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as e:
         raise ValueError(f"{path}: cannot unpickle ({type(e).__name__}: {e})") from None

@@ -5,7 +5,7 @@ Readers are imported lazily so loading one dataset never imports the others.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from mvkit.data.records import RetrievalDataset
 

@@ -16,8 +16,14 @@ import warnings
 from pathlib import Path
 
 from mvkit.data.languages import normalize_lang
-from mvkit.data.readers.common import (DataWarning, carve_val, check_unique, drop_empty, fmt_ids,
-                                       read_lines)
+from mvkit.data.readers.common import (
+    DataWarning,
+    carve_val,
+    check_unique,
+    drop_empty,
+    fmt_ids,
+    read_lines,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 SPLITS = ("train", "val", "test")

@@ -13,8 +13,8 @@ import json
 import random
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from mvkit.data.records import CaptionRecord
 

@@ -11,5 +11,5 @@ def read_embedded(root: str | Path) -> RetrievalDataset:
     root = Path(root)
     if not (root / "world.json").is_file():
         raise FileNotFoundError(f"{root / 'world.json'}: not an embedded world (run `mvkit synth --out {root}`)")
-    from mvkit.data.synth import load_world   # lazy: the generator pulls in PyAV and numpy
+    from mvkit.data.synth import load_world  # lazy: the generator pulls in PyAV and numpy
     return load_world(root)

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mvkit.data.readers.common import (carve_val, check_unique, drop_empty, fmt_ids, read_csv,
-                                       read_json, require_file)
+from mvkit.data.readers.common import (
+    carve_val,
+    check_unique,
+    drop_empty,
+    fmt_ids,
+    read_csv,
+    read_json,
+    require_file,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 SCHEMES = ("9k", "7k", "full")

@@ -11,8 +11,14 @@ import warnings
 from pathlib import Path
 
 from mvkit.data.pickles import load_pickle
-from mvkit.data.readers.common import (DataWarning, check_unique, drop_empty, fmt_ids, read_lines,
-                                       require_file)
+from mvkit.data.readers.common import (
+    DataWarning,
+    check_unique,
+    drop_empty,
+    fmt_ids,
+    read_lines,
+    require_file,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 SPLIT_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}

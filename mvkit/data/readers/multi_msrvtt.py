@@ -13,8 +13,14 @@ import re
 from pathlib import Path
 
 from mvkit.data.languages import MULTI_MSRVTT, normalize_lang
-from mvkit.data.readers.common import (carve_val, drop_empty, fmt_ids, read_json, require_file,
-                                       resolve_langs)
+from mvkit.data.readers.common import (
+    carve_val,
+    drop_empty,
+    fmt_ids,
+    read_json,
+    require_file,
+    resolve_langs,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 _FILE = re.compile(r"^(train|val|test)_([A-Za-z_-]+)\.json$")
@@ -42,7 +48,7 @@ def _read_file(path: Path) -> dict[str, list[str]]:
         raise ValueError(f"{path}: expected an object {{'videoXXXX.mp4': [captions]}}")
     out: dict[str, list[str]] = {}
     for key, caps in data.items():
-        vid = key[:-4] if key.endswith(".mp4") else key
+        vid = key.removesuffix(".mp4")
         if vid in out:
             raise ValueError(f"{path}: duplicate video ids: [{vid!r}] (keys with and without .mp4)")
         if isinstance(caps, str):

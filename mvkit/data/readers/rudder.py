@@ -17,8 +17,15 @@ from pathlib import Path
 
 from mvkit.data.languages import normalize_lang
 from mvkit.data.pickles import load_pickle
-from mvkit.data.readers.common import (carve_val, check_unique, drop_empty, fmt_ids, read_csv,
-                                       read_json, resolve_langs)
+from mvkit.data.readers.common import (
+    carve_val,
+    check_unique,
+    drop_empty,
+    fmt_ids,
+    read_csv,
+    read_json,
+    resolve_langs,
+)
 from mvkit.data.records import CaptionRecord, PartialLabel, RetrievalDataset, VideoRecord
 
 LANGS = ("en", "hi", "mr", "ta", "te", "kn", "ml")

@@ -14,8 +14,16 @@ import re
 import warnings
 from pathlib import Path
 
-from mvkit.data.readers.common import (DataWarning, check_unique, drop_empty, fmt_ids, read_json, read_lines,
-                                       require_file, resolve_langs)
+from mvkit.data.readers.common import (
+    DataWarning,
+    check_unique,
+    drop_empty,
+    fmt_ids,
+    read_json,
+    read_lines,
+    require_file,
+    resolve_langs,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 VIDEO_ID = re.compile(r"^(?P<ytid>.+)_(?P<start>\d{6})_(?P<end>\d{6})$")

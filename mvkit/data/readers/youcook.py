@@ -13,8 +13,13 @@ from pathlib import Path
 
 from mvkit.data.languages import normalize_lang
 from mvkit.data.pickles import load_pickle
-from mvkit.data.readers.common import (carve_val, check_unique, drop_empty, require_file,
-                                       resolve_langs)
+from mvkit.data.readers.common import (
+    carve_val,
+    check_unique,
+    drop_empty,
+    require_file,
+    resolve_langs,
+)
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 FILES = {"train": "youcook_train_audio_multilingual.pkl", "test": "youcook_val_audio_multilingual.pkl"}

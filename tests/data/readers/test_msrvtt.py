@@ -1,10 +1,9 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from mvkit.data.readers.msrvtt import read_msrvtt
-
-from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
