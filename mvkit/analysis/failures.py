@@ -28,8 +28,11 @@ INDISTINGUISHABLE = "indistinguishable"
 
 
 # ---- inputs -------------------------------------------------------------------------
-def _as_sim(sim: Any) -> np.ndarray:
-    """``sim`` as a float64 NumPy matrix (torch tensors welcome); NaNs are an error."""
+def as_similarity(sim: Any) -> np.ndarray:
+    """``sim`` as a float64 NumPy ``[Q, G]`` matrix (a vector is one row; torch tensors welcome).
+
+    NaNs are an error naming the rows, since they would make every rank meaningless.
+    """
     if hasattr(sim, "detach"):
         sim = sim.detach().cpu().numpy()
     arr = np.asarray(sim, dtype=np.float64)
@@ -110,7 +113,7 @@ def top_k(sim: Any, k: int) -> np.ndarray:
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     one_row = np.ndim(sim) == 1
-    arr = _as_sim(sim)
+    arr = as_similarity(sim)
     k = min(k, arr.shape[1])
     # a stable sort of the negated scores keeps equal scores in index order
     order = np.argsort(-arr, axis=1, kind="stable")[:, :k]
@@ -130,7 +133,7 @@ def true_ranks(sim: Any, caption_video: Any = None, *, captions: Any = None, vid
     Uses :func:`mvkit.metrics.ranks.ranks` when that module is installed so the gallery and
     the metrics tables can never disagree; the local fallback implements the same rule.
     """
-    arr = _as_sim(sim)
+    arr = as_similarity(sim)
     pos = _resolve_positives(arr, caption_video, captions, videos)
     try:
         from mvkit.metrics.ranks import ranks as metric_ranks
@@ -185,7 +188,7 @@ def query_view(
     ``captions`` (rows) and ``videos`` (columns, records or ids) are optional: they add
     ids and the caption's text/language to the view, and replace ``caption_video``.
     """
-    arr = _as_sim(sim)
+    arr = as_similarity(sim)
     if not 0 <= q < arr.shape[0]:
         raise IndexError(f"query {q} out of range for {arr.shape[0]} queries")
     row = arr[q:q + 1]
@@ -243,7 +246,7 @@ def failure_table(
     the clips apart gets ``["indistinguishable"]``. Pass ``positives`` (e.g. the world's
     semantic positives) to count such look-alike clips as correct instead.
     """
-    arr = _as_sim(sim)
+    arr = as_similarity(sim)
     if len(captions) != arr.shape[0] or len(videos) != arr.shape[1]:
         raise ValueError(f"similarity {arr.shape} does not match {len(captions)} captions x "
                          f"{len(videos)} videos")
@@ -375,7 +378,7 @@ def compare_models(
     the queries where one model wins. Columns: ``query, [caption_id, lang,] rank_a,
     rank_b, winner``.
     """
-    a, b = _as_sim(sim_a), _as_sim(sim_b)
+    a, b = as_similarity(sim_a), as_similarity(sim_b)
     if a.shape != b.shape:
         raise ValueError(f"the two similarity matrices differ in shape: {a.shape} vs {b.shape}")
     if names[0] == names[1] or {"both", "neither"} & set(names):

@@ -1,0 +1,182 @@
+"""The interactive failure gallery of notebook 04: a thin ipywidgets layer.
+
+Dropdowns pick a model, a language and a query (optionally failures only), a second
+model and a second language to compare; every change calls the tested pure functions
+(:func:`mvkit.analysis.failures.query_view`, :func:`~mvkit.analysis.failures.counterpart`)
+and the static renderer (:func:`mvkit.viz.gallery.render_rows`). Nothing is computed in
+the callbacks that is not available without a browser: :meth:`FailureGallery.views`,
+:meth:`~FailureGallery.figure` and :meth:`~FailureGallery.html` give the same view as a
+figure or HTML, and tests drive the handlers by setting widget values directly.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from mvkit.analysis.failures import (QueryView, as_similarity, counterpart, positives_matrix, query_view,
+                                    true_ranks)
+from mvkit.viz.gallery import FrameGetter, FrameSource, render_rows, rows_html
+
+NONE = "(none)"
+
+
+class FailureGallery:
+    """Browse retrieval results per model, language and query; compare models and languages.
+
+    ``sims`` maps a model name to its ``[Q, G]`` text-to-video similarity (rows follow
+    ``captions``, columns follow ``videos``); one matrix alone is named ``"model"``.
+    ``frames`` returns key frames for a video id (default: a
+    :class:`~mvkit.viz.gallery.FrameSource` over ``dataset``). ``positives`` (bool
+    ``[Q, G]``) overrides "a caption's own video is the only positive".
+    """
+
+    def __init__(
+        self,
+        sims: Mapping[str, Any] | Any,
+        captions: Sequence[Any],
+        videos: Sequence[Any],
+        frames: FrameGetter | None = None,
+        *,
+        dataset: Any = None,
+        k: int = 5,
+        n_frames: int = 3,
+        failures_only: bool = True,
+        positives: Any = None,
+        as_html: bool = False,
+    ) -> None:
+        import ipywidgets as w  # notebooks extra; imported only when a widget is built
+
+        self.sims = {"model": as_similarity(sims)} if not isinstance(sims, Mapping) else {
+            name: as_similarity(s) for name, s in sims.items()}
+        if not self.sims:
+            raise ValueError("FailureGallery needs at least one similarity matrix")
+        shape = (len(captions), len(videos))
+        bad = {n: s.shape for n, s in self.sims.items() if s.shape != shape}
+        if bad:
+            raise ValueError(f"similarity shapes {bad} do not match {shape[0]} captions x {shape[1]} videos")
+        self.captions, self.videos = list(captions), list(videos)
+        if positives is None:
+            self.positives = positives_matrix(captions=self.captions, videos=self.videos)
+        else:
+            self.positives = positives_matrix(positives, shape[1])
+        self.frames = frames if frames is not None else FrameSource(dataset, num_frames=n_frames)
+        self.k, self.n_frames, self.as_html = k, n_frames, as_html
+        self.ranks = {n: true_ranks(s, self.positives) for n, s in self.sims.items()}
+        self.last_figure: Figure | None = None
+        self.last_views: dict[str, QueryView] = {}
+        self._busy = False
+
+        models = list(self.sims)
+        langs = sorted({c.lang for c in self.captions})
+        self.model = w.Dropdown(options=models, value=models[0], description="model")
+        self.compare_model = w.Dropdown(options=[NONE] + models, value=NONE, description="vs model")
+        self.language = w.Dropdown(options=langs, value=langs[0], description="language")
+        self.other_language = w.Dropdown(options=[NONE] + langs, value=NONE, description="vs language")
+        self.failures_only = w.Checkbox(value=failures_only, description="failures only")
+        self.query = w.Dropdown(options=[], description="query", layout=w.Layout(width="70%"))
+        self.output = w.Output()
+        for ctrl in (self.model, self.language, self.failures_only):
+            ctrl.observe(self._on_filter, names="value")
+        for ctrl in (self.query, self.compare_model, self.other_language):
+            ctrl.observe(self._on_view, names="value")
+        self.widget = w.VBox([
+            w.HBox([self.model, self.compare_model]),
+            w.HBox([self.language, self.other_language, self.failures_only]),
+            self.query,
+            self.output,
+        ])
+        self._on_filter()
+
+    # ---- pure parts (no browser needed) -----------------------------------------------
+    def query_options(self, lang: str, model: str, failures_only: bool) -> list[tuple[str, int]]:
+        """(label, caption index) of the queries in ``lang``, failures (rank > 1) only if asked."""
+        ranks = self.ranks[model]
+        opts = []
+        for i, c in enumerate(self.captions):
+            if c.lang != lang or (failures_only and ranks[i] <= 1):
+                continue
+            text = c.text if len(c.text) <= 60 else c.text[:57] + "..."
+            opts.append((f"{c.caption_id} (rank {ranks[i]}): {text}", i))
+        return opts
+
+    def views(self, q: int | None = None) -> dict[str, QueryView]:
+        """The rows to show for query ``q`` (default: the selected one), keyed by row name.
+
+        First the selected model on the query; then the comparison model on the same
+        query; then the selected model on the query's counterpart in the other language.
+        """
+        q = self.query.value if q is None else q
+        if q is None:
+            return {}
+        model = self.model.value
+
+        def view(name: str, row: int) -> QueryView:
+            return query_view(self.sims[name], row, self.k, self.positives,
+                              captions=self.captions, videos=self.videos)
+
+        out = {model: view(model, q)}
+        if self.compare_model.value not in (NONE, model):
+            out[self.compare_model.value] = view(self.compare_model.value, q)
+        other = self.other_language.value
+        if other not in (NONE, self.captions[q].lang):
+            j = counterpart(self.captions, q, other)
+            if j is not None:
+                out[f"{model}, {other}"] = view(model, j)
+        return out
+
+    def figure(self, q: int | None = None) -> Figure | None:
+        """The current view as a matplotlib figure (what nbval and exported HTML keep)."""
+        views = self.views(q)
+        return render_rows(views, self.frames, n_frames=self.n_frames) if views else None
+
+    def html(self, q: int | None = None) -> str:
+        """The current view as HTML with inline thumbnails."""
+        return rows_html(self.views(q), self.frames, n_frames=self.n_frames)
+
+    # ---- handlers ---------------------------------------------------------------------
+    def _on_filter(self, change: Any = None) -> None:
+        """Language, model or the failures switch changed: refill the query list, redraw."""
+        self._busy = True
+        try:
+            opts = self.query_options(self.language.value, self.model.value, self.failures_only.value)
+            keep = self.query.value if self.query.value in [i for _, i in opts] else None
+            self.query.options = opts
+            self.query.value = keep if keep is not None else (opts[0][1] if opts else None)
+        finally:
+            self._busy = False
+        self.refresh()
+
+    def _on_view(self, change: Any = None) -> None:
+        if not self._busy:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the views and draw them into the output area."""
+        from IPython.display import HTML, clear_output, display
+
+        views = self.views()
+        self.last_views = views
+        with self.output:
+            clear_output(wait=True)
+            if not views:
+                self.last_figure = None
+                print("no query matches (try another language, or untick 'failures only')")
+                return
+            if self.as_html:
+                self.last_figure = None
+                display(HTML(rows_html(views, self.frames, n_frames=self.n_frames)))
+                return
+            fig = render_rows(views, self.frames, n_frames=self.n_frames)
+            if self.last_figure is not None:
+                plt.close(self.last_figure)
+            self.last_figure = fig
+            display(fig)
+            plt.close(fig)   # shown once by display, not again by the inline backend
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
