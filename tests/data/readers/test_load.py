@@ -68,3 +68,13 @@ def test_errors():
         mvkit.data.load("msrvtt", root=FIX / "msrvtt", variant="5k")
     with pytest.raises(FileNotFoundError, match="a directory without world.json"):
         mvkit.data.load(FIX / "msvd")
+
+
+def test_real_generated_world_loads_through_the_same_api(tmp_path):
+    synth = pytest.importorskip("mvkit.data.synth")
+    synth.generate_world(tmp_path / "w", n_videos=12, seed=0)
+    ds = mvkit.data.load(tmp_path / "w")
+    assert isinstance(ds, RetrievalDataset) and sum(ds.summary()["videos"].values()) == 12
+    assert {"train", "val", "test"} <= set(ds.splits) and "hi" in ds.languages
+    with_partial = mvkit.data.load("embedded", root=tmp_path / "w", partial=True)
+    assert with_partial.partial_labels and not ds.partial_labels
