@@ -118,3 +118,18 @@ def test_bad_json_names_line(fixture_copy):
     (root / "MSRVTT_data.json").write_text('{"videos": [\n  {"video_id": "v0",}\n]}')
     with pytest.raises(ValueError, match=r"MSRVTT_data.json:2: invalid JSON"):
         read_msrvtt(root, "9k")
+
+
+def test_unreadable_inputs_are_named(fixture_copy):
+    root = fixture_copy("msrvtt")
+    (root / "MSRVTT_data.json").unlink()
+    (root / "MSRVTT_data.json").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"MSRVTT_data.json: annotation file not found \(it is a directory\)"):
+        read_msrvtt(root, "9k")
+
+
+def test_csv_without_video_id_column(fixture_copy):
+    root = fixture_copy("msrvtt")
+    (root / "MSRVTT_train.9k.csv").write_text("vid\nvideo1\n")
+    with pytest.raises(ValueError, match=r"MSRVTT_train.9k.csv:1: missing column\(s\) \['video_id'\]; header is \['vid'\]"):
+        read_msrvtt(root, "9k", val_size=0)
