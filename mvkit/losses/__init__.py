@@ -4,16 +4,22 @@ Contract (docs/DESIGN.md): ``sim[i, j]`` is the similarity of text i and video j
 ``pos[i, j]`` is True where text i describes video j; the same video twice in a batch is a
 positive, never a negative. Losses with other inputs document them on their class.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 from mvkit.losses.c2kd import C2KDLoss
+from mvkit.losses.cl2cm import CL2CMLoss
+from mvkit.losses.dcot import DCOTLoss
 from mvkit.losses.hinge import HingeLoss
 from mvkit.losses.infonce import InfoNCE
+from mvkit.losses.leccr import LECCRLoss
+from mvkit.losses.nrccr import NRCCRLoss
 from mvkit.losses.partial_order import PartialOrderLoss, PartialOrderOTLoss
 from mvkit.losses.weighted_rank import WeightedRankHinge
 
@@ -27,6 +33,10 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "partial_order": PartialOrderLoss,
     "partial_order_ot": PartialOrderOTLoss,
     "c2kd": C2KDLoss,
+    "leccr": LECCRLoss,
+    "nrccr": NRCCRLoss,
+    "dcot": DCOTLoss,
+    "cl2cm": CL2CMLoss,
 }
 
 
@@ -47,5 +57,17 @@ def create_loss(name: str, **kw: Any) -> nn.Module:
     return table[key](**kw)
 
 
-__all__ = ["LOSSES", "create_loss", "InfoNCE", "HingeLoss", "WeightedRankHinge",
-           "PartialOrderLoss", "PartialOrderOTLoss", "C2KDLoss"]
+__all__ = [
+    "LOSSES",
+    "C2KDLoss",
+    "CL2CMLoss",
+    "DCOTLoss",
+    "HingeLoss",
+    "InfoNCE",
+    "LECCRLoss",
+    "NRCCRLoss",
+    "PartialOrderLoss",
+    "PartialOrderOTLoss",
+    "WeightedRankHinge",
+    "create_loss",
+]

@@ -1,4 +1,5 @@
 """Softmax-distribution matching shared by the distillation losses (C2KD, LECCR, CL2CM, NRCCR)."""
+
 from __future__ import annotations
 
 import torch
@@ -18,6 +19,8 @@ def soft_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, dim: int
     return kl.mean()
 
 
-def soft_cross_entropy(student_logits: torch.Tensor, target_probs: torch.Tensor, dim: int) -> torch.Tensor:
+def soft_cross_entropy(
+    student_logits: torch.Tensor, target_probs: torch.Tensor, dim: int
+) -> torch.Tensor:
     """Mean over the other axis of -sum target * log_softmax(student) along ``dim`` (target detached)."""
     return -(target_probs.detach() * F.log_softmax(student_logits, dim=dim)).sum(dim=dim).mean()

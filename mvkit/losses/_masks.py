@@ -4,6 +4,7 @@ Every contrastive loss in mvkit takes ``sim[i, j]`` (text i vs video j) and a bo
 ``pos`` mask; the helpers here validate that pair once and provide masked max /
 log-sum-exp reductions that stay finite (no NaN gradients) when a row has no negatives.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,9 @@ def check_sim_pos(sim: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, t
     if sim.dim() != 2:
         raise ValueError(f"sim must be 2-D [texts, videos], got shape {tuple(sim.shape)}")
     if pos.shape != sim.shape:
-        raise ValueError(f"pos shape {tuple(pos.shape)} does not match sim shape {tuple(sim.shape)}")
+        raise ValueError(
+            f"pos shape {tuple(pos.shape)} does not match sim shape {tuple(sim.shape)}"
+        )
     pos = pos.to(device=sim.device, dtype=torch.bool)
     if not bool(pos.any()):
         raise ValueError("pos has no True entry: every batch needs at least one positive pair")

@@ -1,7 +1,8 @@
 """C2KD: cross-lingual cross-modal knowledge distillation of text-video similarity distributions."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -67,11 +68,15 @@ class C2KDLoss(nn.Module):
         self.temperature = temperature
         self.pool = pool
 
-    def forward(self, student_sim: torch.Tensor, teacher_sim: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, student_sim: torch.Tensor, teacher_sim: torch.Tensor | Sequence[torch.Tensor]
+    ) -> torch.Tensor:
         """Return the scalar distillation loss for student [Bt, Bv] and teacher(s) [Bt, Bv]."""
         teacher = pool_teachers(teacher_sim, self.pool)
         if teacher.shape != student_sim.shape:
-            raise ValueError(f"teacher shape {tuple(teacher.shape)} does not match student shape {tuple(student_sim.shape)}")
+            raise ValueError(
+                f"teacher shape {tuple(teacher.shape)} does not match student shape {tuple(student_sim.shape)}"
+            )
         s = upcast(student_sim) / self.temperature
         t = teacher.to(s) / self.temperature
         return soft_kl(s, t, dim=1) + soft_kl(s, t, dim=0)

@@ -1,4 +1,5 @@
 """Bidirectional hinge (triplet ranking) loss: VSE's sum over negatives, VSE++'s hardest."""
+
 from __future__ import annotations
 
 import torch

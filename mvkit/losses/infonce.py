@@ -1,4 +1,5 @@
 """Symmetric InfoNCE (the cross-entropy "video-text matching" loss) with a positive mask."""
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,9 @@ class InfoNCE(nn.Module):
         max_scale: upper clamp of 1/tau when learnable (CLIP uses 100).
     """
 
-    def __init__(self, temperature: float = 0.05, learnable: bool = False, max_scale: float = 100.0) -> None:
+    def __init__(
+        self, temperature: float = 0.05, learnable: bool = False, max_scale: float = 100.0
+    ) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -68,7 +71,9 @@ class InfoNCE(nn.Module):
         return 0.5 * (t2v.sum() + v2t.sum()) / pos.sum()
 
 
-def infonce_pair_terms(logits: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def infonce_pair_terms(
+    logits: torch.Tensor, pos: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-positive-pair InfoNCE terms (t2v, v2t), each [Bt, Bv] and zero off the positives.
 
     ``logits`` are similarities already divided by the temperature. Exposed so that

@@ -1,5 +1,6 @@
 """RUDDER's partial-order loss (positives / partials / negatives around an anchor caption),
 plain and optimal-transport-weighted."""
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,9 @@ def partial_order_terms(
     if sim.dim() != 2:
         raise ValueError(f"sim must be 2-D [videos, captions], got shape {tuple(sim.shape)}")
     if labels.shape != sim.shape:
-        raise ValueError(f"labels shape {tuple(labels.shape)} does not match sim shape {tuple(sim.shape)}")
+        raise ValueError(
+            f"labels shape {tuple(labels.shape)} does not match sim shape {tuple(sim.shape)}"
+        )
     if anchor.shape != (sim.shape[0],):
         raise ValueError(f"anchor must have shape ({sim.shape[0]},), got {tuple(anchor.shape)}")
     labels = labels.to(sim.device).long()
@@ -35,7 +38,9 @@ def partial_order_terms(
         raise ValueError(f"anchor columns must lie in [0, {sim.shape[1]})")
     rows = torch.arange(sim.shape[0], device=sim.device)
     if not bool((labels[rows, anchor] == POSITIVE).all()):
-        raise ValueError("each anchor entry (a video's ground-truth caption) must be labelled positive (0)")
+        raise ValueError(
+            "each anchor entry (a video's ground-truth caption) must be labelled positive (0)"
+        )
     sim = upcast(sim)
     s = sim - sim[rows, anchor][:, None]
     terms = torch.where(
@@ -46,7 +51,9 @@ def partial_order_terms(
     valid = labels != IGNORE
     valid[rows, anchor] = False
     if not bool(valid.any()):
-        raise ValueError("no entry besides the anchors: the partial-order loss needs other captions")
+        raise ValueError(
+            "no entry besides the anchors: the partial-order loss needs other captions"
+        )
     return terms * valid, valid
 
 
@@ -77,7 +84,9 @@ class PartialOrderLoss(nn.Module):
         super().__init__()
         self.p, self.m1, self.m2 = p, m1, m2
 
-    def forward(self, sim: torch.Tensor, labels: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, sim: torch.Tensor, labels: torch.Tensor, anchor: torch.Tensor
+    ) -> torch.Tensor:
         """Return the scalar loss; see the class docstring for the inputs."""
         terms, valid = partial_order_terms(sim, labels, anchor, self.p, self.m1, self.m2)
         return terms.sum() / valid.sum()
@@ -111,7 +120,13 @@ class PartialOrderOTLoss(nn.Module):
     """
 
     def __init__(
-        self, p: float = 0.17, m1: float = 0.2, m2: float = 0.26, gamma: float = 1.0, epsilon: float = 0.2, n_iters: int = 50
+        self,
+        p: float = 0.17,
+        m1: float = 0.2,
+        m2: float = 0.26,
+        gamma: float = 1.0,
+        epsilon: float = 0.2,
+        n_iters: int = 50,
     ) -> None:
         super().__init__()
         self.p, self.m1, self.m2 = p, m1, m2
@@ -119,11 +134,18 @@ class PartialOrderOTLoss(nn.Module):
 
     def weights(self, terms: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Row-normalised transport weights [B, C] for per-entry terms (no gradient)."""
-        plan = sinkhorn(torch.exp(-self.gamma * terms.detach()), epsilon=self.epsilon, n_iters=self.n_iters, tol=0.0)
+        plan = sinkhorn(
+            torch.exp(-self.gamma * terms.detach()),
+            epsilon=self.epsilon,
+            n_iters=self.n_iters,
+            tol=0.0,
+        )
         plan = plan * valid
         return plan / plan.sum(dim=1, keepdim=True).clamp(min=torch.finfo(plan.dtype).tiny)
 
-    def forward(self, sim: torch.Tensor, labels: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, sim: torch.Tensor, labels: torch.Tensor, anchor: torch.Tensor
+    ) -> torch.Tensor:
         """Return the scalar loss; inputs as in ``PartialOrderLoss``."""
         terms, valid = partial_order_terms(sim, labels, anchor, self.p, self.m1, self.m2)
         w = self.weights(terms, valid)

@@ -3,6 +3,7 @@
 Used by the OT-weighted partial-order loss (RUDDER) and DCOT's pair confidences. The
 plan is computed without gradients: both losses use it as a weighting, not as a term.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,9 @@ def sinkhorn(
     if (a <= 0).any() or (b <= 0).any():
         raise ValueError("sinkhorn marginals must be strictly positive")
     if not math.isclose(float(a.sum()), float(b.sum()), rel_tol=1e-4):
-        raise ValueError(f"marginals must have equal mass, got {float(a.sum())} and {float(b.sum())}")
+        raise ValueError(
+            f"marginals must have equal mass, got {float(a.sum())} and {float(b.sum())}"
+        )
     log_a, log_b = a.log(), b.log()
     f = torch.zeros_like(a)
     g = torch.zeros_like(b)

@@ -1,4 +1,5 @@
 """Mithun et al.'s weighted-rank hinge: VSE++'s hardest negative weighted by the positive's rank."""
+
 from __future__ import annotations
 
 import torch
@@ -7,7 +8,9 @@ from torch import nn
 from mvkit.losses._masks import check_sim_pos, masked_max
 
 
-def rank_weight(n_ahead: torch.Tensor, n_neg: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def rank_weight(
+    n_ahead: torch.Tensor, n_neg: torch.Tensor, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """L(r) = 1 + 1/(N - r + 1) with r = 1 + n_ahead and N = 1 + n_neg.
 
     r is the positive's 1-based rank among itself and its negatives; the weight runs from

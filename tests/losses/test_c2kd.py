@@ -40,7 +40,9 @@ def test_matches_released_kldivloss_form():
     student, teacher = torch.randn(4, 6), torch.randn(4, 6)
     kl = torch.nn.KLDivLoss(reduction="batchmean", log_target=True)
     ls = torch.nn.functional.log_softmax
-    ref = kl(ls(student / 0.1, 1), ls(teacher / 0.1, 1)) + kl(ls(student.t() / 0.1, 1), ls(teacher.t() / 0.1, 1))
+    ref = kl(ls(student / 0.1, 1), ls(teacher / 0.1, 1)) + kl(
+        ls(student.t() / 0.1, 1), ls(teacher.t() / 0.1, 1)
+    )
     assert C2KDLoss()(student, teacher).item() == pytest.approx(ref.item(), rel=1e-5)
 
 

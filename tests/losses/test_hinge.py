@@ -4,29 +4,25 @@ import torch
 from mvkit.losses import HingeLoss, create_loss
 
 
-def _loop_hinge(sim, pos, margin, hardest):
-    s = sim.detach().tolist()
-    p = pos.tolist()
-    bt, bv = len(s), len(s[0])
+def _loop_hinge(pairs, margin, hardest):
     terms = []
-    for i in range(bt):
-        for j in range(bv):
-            if not p[i][j]:
-                continue
-            row = [max(0.0, margin - s[i][j] + s[i][k]) for k in range(bv) if not p[i][k]]
-            col = [max(0.0, margin - s[i][j] + s[l][j]) for l in range(bt) if not p[l][j]]
-            agg = (lambda xs: max(xs, default=0.0)) if hardest else sum
-            terms.append(agg(row) + agg(col))
+    for _, _, s_ij, row_negs, col_negs in pairs:
+        row = [max(0.0, margin - s_ij + x) for x in row_negs]
+        col = [max(0.0, margin - s_ij + x) for x in col_negs]
+        agg = (lambda xs: max(xs, default=0.0)) if hardest else sum
+        terms.append(agg(row) + agg(col))
     return sum(terms) / len(terms)
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("hardest", [False, True])
 @pytest.mark.parametrize("margin", [0.2, 0.7])
-def test_matches_loop_reference_with_duplicates(make_case, seed, hardest, margin):
+def test_matches_loop_reference_with_duplicates(make_case, positive_pairs, seed, hardest, margin):
     sim, pos = make_case(seed)
     got = HingeLoss(margin=margin, max_violation=hardest)(sim, pos)
-    assert got.item() == pytest.approx(_loop_hinge(sim, pos, margin, hardest), rel=1e-9, abs=1e-12)
+    assert got.item() == pytest.approx(
+        _loop_hinge(positive_pairs(sim, pos), margin, hardest), rel=1e-9, abs=1e-12
+    )
 
 
 def test_hand_computed_3x3():

@@ -5,33 +5,28 @@ from mvkit.losses import WeightedRankHinge, create_loss
 from mvkit.losses.weighted_rank import rank_weight
 
 
-def _loop_weighted(sim, pos, margin):
-    s = sim.detach().tolist()
-    p = pos.tolist()
-    bt, bv = len(s), len(s[0])
+def _loop_weighted(pairs, margin):
     terms = []
-    for i in range(bt):
-        for j in range(bv):
-            if not p[i][j]:
-                continue
-            total = 0.0
-            for negs in ([s[i][k] for k in range(bv) if not p[i][k]], [s[l][j] for l in range(bt) if not p[l][j]]):
-                if not negs:
-                    continue
+    for _, _, s_ij, row_negs, col_negs in pairs:
+        total = 0.0
+        for negs in (row_negs, col_negs):
+            if negs:
                 big_n = 1 + len(negs)
-                r = 1 + sum(1 for x in negs if x >= s[i][j])
+                r = 1 + sum(1 for x in negs if x >= s_ij)
                 weight = 1 + 1 / (big_n - r + 1)
-                total += weight * max(0.0, margin - s[i][j] + max(negs))
-            terms.append(total)
+                total += weight * max(0.0, margin - s_ij + max(negs))
+        terms.append(total)
     return sum(terms) / len(terms)
 
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("margin", [0.2, 1.0])
-def test_matches_loop_reference_with_duplicates(make_case, seed, margin):
+def test_matches_loop_reference_with_duplicates(make_case, positive_pairs, seed, margin):
     sim, pos = make_case(seed, n_texts=8, n_cols=7)
     got = WeightedRankHinge(margin=margin)(sim, pos)
-    assert got.item() == pytest.approx(_loop_weighted(sim, pos, margin), rel=1e-9, abs=1e-12)
+    assert got.item() == pytest.approx(
+        _loop_weighted(positive_pairs(sim, pos), margin), rel=1e-9, abs=1e-12
+    )
 
 
 def test_rank_weight_range():
