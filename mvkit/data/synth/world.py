@@ -1,0 +1,302 @@
+"""Generate, load and cache the embedded world (layout in docs/DESIGN.md).
+
+``generate_world`` samples every clip's scene and captions from one seed (each clip and
+each caption stream has its own derived generator, so changing one option never
+reshuffles unrelated content), renders and encodes the clips with a small process
+pool, and writes the manifests atomically; a ``.complete`` marker is written last.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from mvkit.data.attributes import partial_label
+from mvkit.data.languages import LANGUAGES, MULTI_MSRVTT, RUDDER
+from mvkit.data.records import CaptionRecord, PartialLabel, RetrievalDataset, VideoRecord
+from mvkit.data.synth import captions as cap
+from mvkit.data.synth.mp4 import encode_mp4
+from mvkit.data.synth.render import render_audio, render_frames
+from mvkit.data.synth.scene import event_tuples, make_twin, sample_scene
+from mvkit.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+
+VERSION = 1
+DEFAULT_VIDEOS = 1200
+SMOKE_VIDEOS = 200
+COMPLETE_MARKER = ".complete"
+WORLD_LANGS = tuple(dict.fromkeys(MULTI_MSRVTT + ("ja",) + RUDDER))   # en first, 16 languages
+PARTIAL_PREFIX = "rudder:"
+
+# Share of TRAIN videos with a human caption per language (val/test: all videos, all
+# languages). Scarce for low-resource languages, as in the real multilingual datasets.
+HUMAN_SHARE: dict[str, float] = {
+    "en": 1.0, "de": 0.4, "fr": 0.4, "es": 0.4, "zh": 0.4,
+    "cs": 0.2, "ru": 0.2, "vi": 0.2, "ja": 0.2,
+    "sw": 0.08, "hi": 0.08, "mr": 0.08, "ta": 0.08, "te": 0.08, "kn": 0.08, "ml": 0.08,
+}
+
+# independent random streams: (seed, STREAM, index, ...) -> numpy Generator
+_SCENE, _RENDER, _SPLIT, _EN, _HUMAN, _MT, _PARTIAL, _SELECT = range(8)
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng([int(k) for k in key])
+
+
+def _render_job(job: tuple) -> tuple[str, bool]:
+    """Render and encode one clip into ``path`` (runs in a worker process)."""
+    path, scene, seed, duration, fps, size, sr = job
+    frames = render_frames(scene, seed, duration, fps, size)
+    audio = render_audio(scene, seed, duration, sr)
+    atomic_write_bytes(path, encode_mp4(frames, audio, fps, sr))
+    return path, audio is not None
+
+
+def _sample_scenes(n: int, seed: int, duration: float, p_twin: float) -> list[dict]:
+    scenes: list[dict] = []
+    for i in range(n):
+        r = _rng(seed, _SCENE, i)
+        prev = scenes[-1] if scenes else None
+        if prev is not None and prev["twin_of"] is None and prev["audio"] and r.random() < p_twin:
+            scenes.append(make_twin(prev, f"v{i - 1:05d}"))
+        else:
+            scenes.append(sample_scene(r, duration))
+    return scenes
+
+
+def _splits(n: int, seed: int, fractions: tuple[float, float, float]) -> list[str]:
+    perm = _rng(seed, _SPLIT).permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    out = [""] * n
+    for rank, i in enumerate(perm):
+        out[i] = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
+    return out
+
+
+def generate_world(
+    out: str | os.PathLike,
+    n_videos: int = DEFAULT_VIDEOS,
+    seed: int = 0,
+    *,
+    duration: float = 3.0,
+    fps: int = 8,
+    size: int = 64,
+    sample_rate: int = 16000,
+    languages: Iterable[str] = WORLD_LANGS,
+    human_share: Mapping[str, float] | None = None,
+    en_captions: int = 3,
+    mt_noise: float = 0.15,
+    p_twin: float = 0.1,
+    split_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
+    partial_langs: Iterable[str] = ("en",) + RUDDER,
+    workers: int = 2,
+    name: str | None = None,
+    verbose: bool = False,
+) -> Path:
+    """Write a world of ``n_videos`` clips to ``out`` and return its path.
+
+    Captions: ``en_captions`` English paraphrases per clip; one human caption per clip
+    in every other language for val/test and for a ``human_share`` of train; one
+    machine translation per train clip and language (of its first English caption,
+    noise rate ``mt_noise``) plus its back-translation; four RUDDER probe captions per
+    clip (in English and one rotating RUDDER language), labelled in ``partial.jsonl``.
+    """
+    t0 = time.time()
+    out = Path(out)
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    (out / COMPLETE_MARKER).unlink(missing_ok=True)
+    langs = [l for l in languages]
+    bad = [l for l in langs if l not in LANGUAGES or l not in cap.LEXICONS]
+    if bad or "en" not in langs:
+        raise ValueError(f"generate_world: languages must include 'en' and come from "
+                         f"{sorted(cap.LEXICONS)}; got unknown {bad}")
+    share = {**HUMAN_SHARE, **(human_share or {})}
+    if not 0.0 <= mt_noise <= 1.0:
+        raise ValueError(f"generate_world: mt_noise must be in [0, 1], got {mt_noise}")
+    if n_videos < 10:
+        raise ValueError(f"generate_world: need at least 10 videos for three splits, got {n_videos}")
+
+    scenes = _sample_scenes(n_videos, seed, duration, p_twin)
+    splits = _splits(n_videos, seed, split_fractions)
+    ids = [f"v{i:05d}" for i in range(n_videos)]
+
+    # ---- clips --------------------------------------------------------------------------
+    jobs = [(str(out / "videos" / f"{vid}.mp4"), scenes[i], seed * 1_000_003 + i, duration, fps, size,
+             sample_rate) for i, vid in enumerate(ids)]
+    if workers > 1 and n_videos >= 64:
+        with mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
+            list(pool.imap(_render_job, jobs, chunksize=16))
+    else:
+        for j in jobs:
+            _render_job(j)
+    t_render = time.time() - t0
+    videos = [VideoRecord(vid, f"videos/{vid}.mp4", splits[i], round(float(duration), 3),
+                          scenes[i]["audio"], scenes[i], event_tuples(scenes[i]))
+              for i, vid in enumerate(ids)]
+
+    # ---- captions -----------------------------------------------------------------------
+    caps: list[CaptionRecord] = []
+    train_idx = [i for i in range(n_videos) if splits[i] == "train"]
+    human_train: dict[str, set[int]] = {}
+    for li, lang in enumerate(langs):
+        k = int(round(share.get(lang, 0.1) * len(train_idx)))
+        pick = _rng(seed, _SELECT, li).permutation(len(train_idx))[:k]
+        human_train[lang] = {train_idx[j] for j in pick}
+    for i, vid in enumerate(ids):
+        sc = scenes[i]
+        r = _rng(seed, _EN, i)
+        en_mentions = []
+        for k in range(en_captions):
+            m = cap.sample_mention(r, sc)
+            en_mentions.append(m)
+            caps.append(CaptionRecord(f"{vid}#en#{k}", vid, "en", cap.realise_english(m, r), "human", None, m))
+        for li, lang in enumerate(langs):
+            if lang == "en":
+                continue
+            if splits[i] != "train" or i in human_train[lang]:
+                rh = _rng(seed, _HUMAN, i, li)
+                m = cap.sample_mention(rh, sc)
+                caps.append(CaptionRecord(f"{vid}#{lang}#0", vid, lang, cap.realise(lang, m, rh), "human", None, m))
+        if splits[i] == "train" and en_captions > 0:
+            src = en_mentions[0]
+            for li, lang in enumerate(langs):
+                if lang == "en":
+                    continue
+                rm = _rng(seed, _MT, i, li)
+                mt, bt, record = cap.translate(lang, src, rm, mt_noise)
+                mt_id = f"{vid}#en2{lang}#0"
+                noisy = {**src, "noise": record}
+                caps.append(CaptionRecord(mt_id, vid, lang, mt, "machine-translated", f"{vid}#en#0", noisy))
+                caps.append(CaptionRecord(f"{vid}#en2{lang}2en#0", vid, "en", bt, "back-translated", mt_id, noisy))
+
+    # ---- RUDDER probes ------------------------------------------------------------------
+    plabels: list[PartialLabel] = []
+    plangs = [l for l in partial_langs if l in langs]
+    rud = [l for l in plangs if l != "en"]
+    for i, vid in enumerate(ids):
+        rp = _rng(seed, _PARTIAL, i)
+        probe_langs = (["en"] if "en" in plangs else []) + ([rud[i % len(rud)]] if rud else [])
+        for lang in probe_langs:
+            for kind, m in cap.partial_mentions(rp, scenes[i]):
+                cid = f"{PARTIAL_PREFIX}{vid}#{lang}#{kind}"
+                text = cap.realise_english(m, rp) if lang == "en" else cap.realise(lang, m, rp)
+                caps.append(CaptionRecord(cid, vid, lang, text, "human", None, {**m, "partial_for": vid}))
+                plabels.append(PartialLabel(vid, cid, partial_label(m, scenes[i])))
+
+    # ---- manifests (marker last) -------------------------------------------------------
+    config = dict(duration=duration, fps=fps, size=size, sample_rate=sample_rate, human_share=share,
+                  en_captions=en_captions, mt_noise=mt_noise, p_twin=p_twin,
+                  split_fractions=list(split_fractions), partial_langs=plangs, version=VERSION)
+    counts = {s: splits.count(s) for s in ("train", "val", "test")}
+    atomic_write_jsonl(out / "videos.jsonl", [_video_row(v) for v in videos])
+    atomic_write_jsonl(out / "captions.jsonl", [asdict(c) for c in caps])
+    atomic_write_jsonl(out / "partial.jsonl", [asdict(p) for p in plabels])
+    atomic_write_json(out / "world.json", {
+        "name": name or out.name, "version": VERSION, "seed": seed, "n_videos": n_videos,
+        "languages": langs, "config": config, "splits": counts,
+    })
+    atomic_write_json(out / COMPLETE_MARKER, {"seconds": round(time.time() - t0, 2),
+                                              "render_seconds": round(t_render, 2)})
+    if verbose:
+        print(f"world {out}: {n_videos} videos {counts}, {len(caps)} captions, "
+              f"{len(plabels)} partial labels in {time.time() - t0:.1f}s (clips {t_render:.1f}s)")
+    return out
+
+
+def _video_row(v: VideoRecord) -> dict[str, Any]:
+    row = asdict(v)
+    row["events"] = [list(e) for e in v.events]
+    return row
+
+
+def is_partial_caption(c: CaptionRecord) -> bool:
+    """RUDDER probe captions: written for a clip, but may describe another (see package doc)."""
+    return c.caption_id.startswith(PARTIAL_PREFIX)
+
+
+def load_world(path: str | os.PathLike, partial: bool = False) -> RetrievalDataset:
+    """Read a world written by :func:`generate_world` into a :class:`RetrievalDataset`.
+
+    RUDDER probe captions and their labels are left out unless ``partial=True``:
+    probes are not captions *of* their clip, so ordinary retrieval must not see them.
+    """
+    root = Path(path)
+    meta_path = root / "world.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path}: not an embedded world (no world.json); "
+                                f"make one with `mvkit synth --out {root}`")
+    meta = read_json(meta_path)
+    videos = []
+    vpath = root / "videos.jsonl"
+    for n, row in enumerate(read_jsonl(vpath), 1):
+        try:
+            row["events"] = tuple(tuple(e) for e in row.get("events") or ())
+            videos.append(VideoRecord(**row))
+        except TypeError as e:
+            raise ValueError(f"{vpath}:{n}: bad video record: {e}") from None
+    caps = []
+    cpath = root / "captions.jsonl"
+    for n, row in enumerate(read_jsonl(cpath), 1):
+        try:
+            c = CaptionRecord(**row)
+        except TypeError as e:
+            raise ValueError(f"{cpath}:{n}: bad caption record: {e}") from None
+        if partial or not is_partial_caption(c):
+            caps.append(c)
+    plabels = []
+    ppath = root / "partial.jsonl"
+    if partial and ppath.exists():
+        plabels = [PartialLabel(**row) for row in read_jsonl(ppath)]
+    meta = {**meta, "complete": (root / COMPLETE_MARKER).exists(), "partial_included": partial}
+    return RetrievalDataset(meta.get("name", root.name), root, videos, caps, plabels, meta, source=str(cpath))
+
+
+def world_is_complete(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds a fully written world (its marker is written last)."""
+    return (Path(path) / COMPLETE_MARKER).exists()
+
+
+def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.PathLike | None = None,
+                 **kw: Any) -> Path:
+    """The default world under ``mvkit_home()/worlds/``, generated once and then reused.
+
+    ``n_videos=None`` means the default size, or the smoke size under ``MVKIT_SMOKE=1``.
+    The world is built in a temporary sibling directory and renamed into place, so a
+    crash or a concurrent caller never sees a half-written world.
+    """
+    from mvkit._setup import smoke
+    from mvkit.paths import mvkit_home
+
+    if n_videos is None:
+        n_videos = SMOKE_VIDEOS if smoke() else DEFAULT_VIDEOS
+    base = Path(root) if root is not None else mvkit_home() / "worlds"
+    name = f"world-v{VERSION}-n{n_videos}-s{seed}"
+    if kw:
+        import hashlib
+        import json
+        name += "-" + hashlib.sha1(json.dumps(kw, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    final = base / name
+    if world_is_complete(final):
+        return final
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=base))
+    try:
+        generate_world(tmp, n_videos, seed, name=name, **kw)
+        if final.exists():            # an incomplete leftover, or a concurrent winner
+            if world_is_complete(final):
+                shutil.rmtree(tmp, ignore_errors=True)
+                return final
+            shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
