@@ -82,3 +82,13 @@ def make_world(n_videos: int = 60, langs=("en", "de"), caps_per_video: int = 2, 
 @pytest.fixture(scope="session")
 def world():
     return make_world()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny matrices: intra-op threads only add overhead (and thrash on a shared 2-core box)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -1,0 +1,26 @@
+"""Exact, explicit, scalable retrieval metrics.
+
+* ``ranks`` / ``text_video_ranks`` (ranks.py): 1-based ranks by counting, no sort, with a
+  written tie rule (pessimistic by default) and O(chunk x G) extra memory.
+* ``summarize``, ``bootstrap_ci``, ``paired_test``, ``per_language_table`` (summary.py).
+* ``Protocol``, ``RetrievalResult``, ``evaluate`` (protocol.py): numbers carry their protocol.
+* ``dual_softmax`` (normalization.py): an explicit, protocol-changing test-time option.
+"""
+from mvkit.metrics.normalization import dual_softmax
+from mvkit.metrics.protocol import CAPTION_RULES, Protocol, RetrievalResult, evaluate
+from mvkit.metrics.ranks import ranks, text_video_ranks
+from mvkit.metrics.summary import (
+    METRICS,
+    Interval,
+    PairedTest,
+    bootstrap_ci,
+    paired_test,
+    per_language_table,
+    summarize,
+)
+
+__all__ = [
+    "ranks", "text_video_ranks", "summarize", "bootstrap_ci", "paired_test", "per_language_table",
+    "Protocol", "RetrievalResult", "evaluate", "dual_softmax", "Interval", "PairedTest",
+    "METRICS", "CAPTION_RULES",
+]

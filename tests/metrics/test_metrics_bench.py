@@ -1,0 +1,25 @@
+"""`mvkit bench metrics --quick` runs, writes its JSON, and the dispatcher is robust."""
+from __future__ import annotations
+
+import pytest
+
+import mvkit.bench as bench
+from mvkit.io import read_json
+
+
+def test_quick_metrics_bench_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["metrics", "--quick", "--out", str(out)]) == 0
+    res = read_json(out)
+    s, m = res["ranks_vs_full_sort"], res["text_video_ranks_memory"]
+    assert s["consistent"] and s["n"] == 1000 and s["speedup"] > 0
+    assert m["n_captions"] == 2000 and 0 < m["peak_added_bytes"] < m["target_peak_bytes"]
+    printed = capsys.readouterr().out
+    assert "faster" in printed and "peak added memory" in printed
+
+
+def test_missing_benchmark_module_is_a_clear_message(monkeypatch):
+    monkeypatch.setitem(bench.BENCHES, "features", ("mvkit.bench._no_such_bench", "x"))
+    with pytest.raises(SystemExit, match="not available"):
+        bench.main(["features"])
+    assert bench.main(["nope"]) == 2
