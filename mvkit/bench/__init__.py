@@ -5,8 +5,10 @@ lazily so one missing or broken benchmark never blocks the others.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
+from pathlib import Path
 
 BENCHES: dict[str, tuple[str, str]] = {
     "metrics": ("mvkit.bench.metrics_bench", "exact ranks vs full sort; memory of text_video_ranks at 40k"),
@@ -24,35 +26,29 @@ def _load(name: str):
         raise
 
 
-def _usage() -> str:
-    lines = ["usage: mvkit bench {metrics,features,all} [options]", ""]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in BENCHES.items()]
-    lines += ["  all        run every benchmark (options are passed to each)"]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch ``argv[0]`` (metrics, features, all) to the benchmark's own ``main``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage())
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name == "all":
-        status = 0
-        for bench in BENCHES:
-            print(f"== mvkit bench {bench}")
-            out = list(rest)
-            if "--out" in out:  # one JSON per benchmark: <out stem>.<bench>.json
-                i = out.index("--out")
-                if i + 1 < len(out):
-                    from pathlib import Path
-
-                    p = Path(out[i + 1])
-                    out[i + 1] = str(p.with_name(f"{p.stem}.{bench}{p.suffix or '.json'}"))
-            status = max(status, int(_load(bench).main(out) or 0))
-        return status
-    if name not in BENCHES:
-        print(f"mvkit bench: unknown benchmark {name!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
-    return int(_load(name).main(rest) or 0)
+    """Dispatch ``metrics``, ``features`` or ``all`` to each benchmark's own ``main``."""
+    parser = argparse.ArgumentParser(
+        prog="mvkit bench",
+        description="run the benchmarks; options after the name go to the benchmark "
+        "(e.g. --quick, --out FILE; with 'all', --out FILE writes FILE's stem.<bench>.json)",
+        epilog="\n".join(f"{name}: {help_}" for name, (_, help_) in BENCHES.items()),
+    )
+    parser.add_argument("bench", choices=[*BENCHES, "all"])
+    parser.add_argument("options", nargs=argparse.REMAINDER)
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:  # argparse exits 2 on a bad name, 0 on --help
+        return int(e.code or 0)
+    if args.bench != "all":
+        return int(_load(args.bench).main(args.options) or 0)
+    status = 0
+    for bench in BENCHES:
+        print(f"== mvkit bench {bench}")
+        opts = list(args.options)
+        if "--out" in opts and opts.index("--out") + 1 < len(opts):  # one JSON per benchmark
+            i = opts.index("--out") + 1
+            p = Path(opts[i])
+            opts[i] = str(p.with_name(f"{p.stem}.{bench}{p.suffix or '.json'}"))
+        status = max(status, int(_load(bench).main(opts) or 0))
+    return status

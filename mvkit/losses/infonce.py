@@ -24,8 +24,8 @@ class InfoNCE(nn.Module):
     Other positives of the same row (column) are left out of the denominator, so the same
     video twice in a batch (or several captions of one video) is never pushed apart.
     With one positive per row and column this is exactly MKTVR's eqs. (7)-(10)
-    (Madasu et al., "Improving video retrieval using multilingual knowledge transfer",
-    MKTVR, ECIR 2023; van den Oord et al. 2018; CLIP, Radford et al. 2021). MKTVR
+    (Madasu et al., MKTVR, "Improving video retrieval using multilingual knowledge
+    transfer"; van den Oord et al. 2018; CLIP, Radford et al. 2021). MKTVR
     averages each direction over the batch (1/B) and sums the two directions; we average
     the directions, which only halves the scale.
 
