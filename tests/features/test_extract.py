@@ -17,8 +17,9 @@ def store_bytes(path):
     """Every array and index of a store, for byte-for-byte comparison of two runs."""
     out = {}
     for p in sorted(path.rglob("*")):
-        if p.is_file() and p.suffix in (".npy", ".json") and p.name != "report.json":
-            out[str(p.relative_to(path))] = p.read_bytes()
+        rel = p.relative_to(path)
+        if p.is_file() and p.suffix in (".npy", ".json") and rel.parts[0] not in ("text", "report.json"):
+            out[str(rel)] = p.read_bytes()
     return out
 
 

@@ -1,0 +1,288 @@
+"""`mvkit bench features`: is decoding hidden behind encoding, and what does caching buy?
+
+One run on clips of the embedded world (or, when the world generator is not
+installed, PyAV clips of the same shape: 64x64, 8 fps, 3 s, 16 kHz audio):
+
+1. **decode-only**: the extractor's DataLoader (same workers, same ``frame_transform``)
+   iterated without encoding;
+2. **encode-only**: ``encode_batch`` on the pre-decoded batches, in the main process;
+3. **pipeline**: ``extract_features`` end to end (decode in workers, encode in the main
+   process, write the store). Target: ``pipeline <= 1.3 x max(decode, encode)``.
+4. **head training per epoch**: a small retrieval head (mean-pooled frames and a text
+   projection, symmetric InfoNCE) trained on cached features, against the same head fed
+   by decoding and encoding every video every epoch (the CLIP4Clip way, here with the
+   encoder frozen, so it is a lower bound on CLIP4Clip's cost).
+
+Timings are wall-clock on this machine and include whatever else it is running; the
+ratios are the claim.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+FULL = {"videos": 400, "epochs": 3, "batch_size": 16}
+QUICK = {"videos": 24, "epochs": 2, "batch_size": 8}
+TARGET_OVERLAP = 1.3
+
+
+# --------------------------------------------------------------------------- inputs
+def _fallback_clips(root: Path, n: int, seed: int = 0):
+    """``n`` PyAV clips like the world's (moving square, tone or silence) as a dataset."""
+    import av
+
+    from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+
+    rng = np.random.default_rng(seed)
+    (root / "videos").mkdir(parents=True, exist_ok=True)
+    videos, caps = [], []
+    for i in range(n):
+        vid = f"clip{i:05d}"
+        c = av.open(str(root / "videos" / f"{vid}.mp4"), "w")
+        v = c.add_stream("libx264", rate=8)
+        v.width = v.height = 64
+        v.pix_fmt = "yuv420p"
+        a = None
+        if i % 4:
+            a = c.add_stream("aac", rate=16000)
+            a.layout = "mono"
+        colour, x0, dx = rng.integers(0, 256, 3), rng.integers(0, 40), rng.integers(-3, 4)
+        for t in range(24):
+            img = np.full((64, 64, 3), 30, np.uint8)
+            x = int(np.clip(x0 + dx * t, 0, 48))
+            img[24:40, x:x + 16] = colour
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        if a is not None:
+            wave = (0.3 * np.sin(2 * np.pi * (200 + 50 * i % 2000) * np.arange(48000) / 16000)).astype(np.float32)
+            for s in range(0, wave.size, 1024):
+                fr = av.AudioFrame.from_ndarray(wave[None, s:s + 1024], format="fltp", layout="mono")
+                fr.sample_rate, fr.pts = 16000, s
+                for p in a.encode(fr):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+        c.close()
+        videos.append(VideoRecord(vid, f"videos/{vid}.mp4", "train"))
+        caps.append(CaptionRecord(f"{vid}-en", vid, "en", f"a square moving {dx} colour {colour.tolist()}"))
+    return RetrievalDataset("bench-clips", root, videos, caps)
+
+
+def load_clips(n: int, tmp: Path) -> tuple[object, str]:
+    """The first ``n`` videos of the embedded world (with their English captions), or fallback clips."""
+    try:
+        from mvkit.data import load
+        from mvkit.data.synth import ensure_world
+    except ImportError:
+        return _fallback_clips(tmp / "clips", n), "PyAV fallback clips (world generator not installed)"
+    world = ensure_world()
+    ds = load(world)
+    keep = {v.video_id for v in ds.videos[:n]}
+    from dataclasses import replace
+
+    sub = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
+                  captions=[c for c in ds.captions if c.video_id in keep and c.lang == "en"],
+                  partial_labels=[])
+    return sub, f"embedded world {world}"
+
+
+def load_encoder(name: str, pretrained: str | None):
+    """``create_encoder(name, pretrained)`` on CUDA if present, else CPU."""
+    from mvkit.features.encoders import create_encoder
+
+    return create_encoder(name, pretrained)
+
+
+# --------------------------------------------------------------------------- timings
+def _loader(ds, enc, num_frames: int, batch_size: int, workers: int):
+    from torch.utils.data import DataLoader
+
+    from mvkit.features.extract import _ClipDataset, _collate, _worker_init
+
+    items = [(v.video_id, ds.video_path(v)) for v in ds.videos]
+    data = _ClipDataset(items, num_frames, enc.frame_transform, audio="audio" in enc.streams)
+    return DataLoader(data, batch_size=batch_size, collate_fn=_collate, num_workers=workers,
+                      worker_init_fn=_worker_init if workers else None,
+                      prefetch_factor=4 if workers else None)
+
+
+def time_decode(ds, enc, num_frames, batch_size, workers):
+    t0 = time.perf_counter()
+    batches = list(_loader(ds, enc, num_frames, batch_size, workers))
+    return time.perf_counter() - t0, batches
+
+
+def time_encode(enc, batches, device):
+    from mvkit.features.extract import _encode
+
+    t0 = time.perf_counter()
+    for vids, frames, mels, _ in batches:
+        if vids:
+            _encode(enc, frames, mels, vids, device)
+    return time.perf_counter() - t0
+
+
+def time_pipeline(ds, enc, out: Path, num_frames, batch_size, workers):
+    from mvkit.features.extract import extract_features
+
+    t0 = time.perf_counter()
+    store = extract_features(ds, enc, out, num_frames=num_frames, batch_size=batch_size,
+                             num_workers=workers, videos_per_shard=64, progress=False)
+    return time.perf_counter() - t0, store
+
+
+class _Head:
+    """Mean-pool appearance frames, project video and text to 64-d, symmetric InfoNCE."""
+
+    def __init__(self, video_dim: int, text_dim: int, seed: int = 0):
+        import torch
+
+        torch.manual_seed(seed)
+        self.v = torch.nn.Linear(video_dim, 64)
+        self.t = torch.nn.Linear(text_dim, 64)
+        self.opt = torch.optim.AdamW(list(self.v.parameters()) + list(self.t.parameters()), lr=1e-3)
+
+    def step(self, frames, mask, text) -> float:
+        import torch
+        import torch.nn.functional as F
+
+        m = mask[..., None].float()
+        pooled = (frames * m).sum(1) / m.sum(1).clamp_min(1)
+        v = F.normalize(self.v(pooled), dim=-1)
+        t = F.normalize(self.t(text), dim=-1)
+        logits = t @ v.T / 0.05
+        target = torch.arange(len(v))
+        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+
+def time_head_epochs(ds, enc, store, num_frames, batch_size, workers, epochs, device):
+    """Seconds per epoch: cached features vs decode + encode every epoch."""
+    import torch
+
+    from mvkit.features.extract import _encode, extract_text_features
+
+    extract_text_features(ds, enc, store, langs=["en"], progress=False)
+    cap_ids, text = store.text_features("en")
+    first = {}
+    for cid, c in zip(cap_ids, [c for c in ds.captions if c.lang == "en"]):
+        first.setdefault(c.video_id, cid)
+    row = {cid: i for i, cid in enumerate(cap_ids)}
+    ids = [v for v in store.video_ids if v in first]
+    text_of = lambda vids: torch.from_numpy(text[[row[first[v]] for v in vids]])   # noqa: E731
+
+    head = _Head(store.dims["appearance"], text.shape[1])
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for s in range(0, len(ids), batch_size):
+            b = ids[s:s + batch_size]
+            f, m = store.stacked(b, "appearance")
+            head.step(torch.from_numpy(f), torch.from_numpy(m), text_of(b))
+    cached = (time.perf_counter() - t0) / epochs
+
+    head = _Head(store.dims["appearance"], text.shape[1])
+    keep = set(ids)
+    t0 = time.perf_counter()
+    for vids, frames, mels, _ in _loader(ds, enc, num_frames, batch_size, workers):   # one epoch
+        outs = _encode(enc, frames, mels, vids, device) if vids else []
+        pairs = [(v, o["appearance"]) for v, o in zip(vids, outs) if v in keep]
+        if pairs:
+            f = torch.from_numpy(np.stack([a for _, a in pairs]))
+            head.step(f, torch.ones(f.shape[:2], dtype=torch.bool), text_of([v for v, _ in pairs]))
+    redecode = time.perf_counter() - t0
+    return cached, redecode
+
+
+# --------------------------------------------------------------------------- run
+def run(ds, enc, source: str, num_frames: int = 8, batch_size: int = 16, workers: int | None = None,
+        epochs: int = 3) -> dict:
+    """Time decode-only, encode-only, the pipeline and head epochs on ``ds``; return the figures."""
+    import torch
+
+    from mvkit.features.extract import default_num_workers
+
+    workers = default_num_workers() if workers is None else workers
+    device = torch.device(getattr(enc, "device", "cpu"))
+    with tempfile.TemporaryDirectory(prefix="mvkit-bench-") as tmp:
+        # warm-up: one batch through decode + encode (lazy inits, thread pools)
+        first = next(iter(_loader(ds, enc, num_frames, batch_size, 0)))
+        if first[0]:
+            time_encode(enc, [first], device)
+        t_decode, batches = time_decode(ds, enc, num_frames, batch_size, workers)
+        t_encode = time_encode(enc, batches, device)
+        del batches
+        t_pipe, store = time_pipeline(ds, enc, Path(tmp) / "store", num_frames, batch_size, workers)
+        cached, redecode = time_head_epochs(ds, enc, store, num_frames, batch_size, workers, epochs, device)
+    overlap = t_pipe / max(t_decode, t_encode)
+    return {
+        "source": source, "encoder": enc.name, "device": str(device),
+        "videos": len(ds.videos), "frames": num_frames, "batch_size": batch_size, "workers": workers,
+        "decode_s": round(t_decode, 3), "encode_s": round(t_encode, 3), "pipeline_s": round(t_pipe, 3),
+        "pipeline_over_max": round(overlap, 3), "target_pipeline_over_max": TARGET_OVERLAP,
+        "meets_target": bool(overlap <= TARGET_OVERLAP),
+        "head_epoch_cached_s": round(cached, 4), "head_epoch_redecode_s": round(redecode, 3),
+        "redecode_over_cached": round(redecode / cached, 1),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, cpu_count={os.cpu_count()}",
+    }
+
+
+def report(res: dict) -> str:
+    """The human-readable table of :func:`run`'s figures."""
+    n = res["videos"]
+    return "\n".join([
+        f"mvkit bench features: {n} clips from {res['source']}; encoder {res['encoder']} on {res['device']}; "
+        f"{res['frames']} frames, batch {res['batch_size']}, {res['workers']} decoding worker(s); {res['machine']}",
+        f"  decode only      {res['decode_s']:8.2f} s  ({n / res['decode_s']:7.1f} clips/s)",
+        f"  encode only      {res['encode_s']:8.2f} s  ({n / res['encode_s']:7.1f} clips/s)",
+        f"  full pipeline    {res['pipeline_s']:8.2f} s  = {res['pipeline_over_max']:.2f} x max(decode, encode)"
+        f"  (target <= {TARGET_OVERLAP}: {'met' if res['meets_target'] else 'NOT met'})",
+        f"  head epoch, cached features          {res['head_epoch_cached_s']:8.3f} s",
+        f"  head epoch, decode+encode (C4C way)  {res['head_epoch_redecode_s']:8.3f} s"
+        f"  = {res['redecode_over_cached']}x the cached epoch",
+    ])
+
+
+# --------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="mvkit bench features", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a few clips, for tests")
+    ap.add_argument("--videos", type=int, default=None, help="number of clips")
+    ap.add_argument("--encoder", default="mvkit-tiny")
+    ap.add_argument("--pretrained", default=None)
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=None, help="decoding workers (default: cores - 1)")
+    ap.add_argument("--epochs", type=int, default=None, help="head-training epochs on cached features")
+    ap.add_argument("--out", default=None, help="write the results as JSON here")
+    args = ap.parse_args(argv)
+
+    cfg = dict(QUICK if args.quick else FULL)
+    for k in ("videos", "epochs", "batch_size"):
+        if getattr(args, k) is not None:
+            cfg[k] = getattr(args, k)
+    with tempfile.TemporaryDirectory(prefix="mvkit-bench-clips-") as tmp:
+        ds, source = load_clips(cfg["videos"], Path(tmp))
+        enc = load_encoder(args.encoder, args.pretrained)
+        res = run(ds, enc, source, args.frames, cfg["batch_size"], args.workers, cfg["epochs"])
+    print(report(res))
+    if args.out:
+        from mvkit.io import atomic_write_json
+
+        atomic_write_json(args.out, res)
+        print(f"  results -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""`mvkit extract` and ensure_store, with the encoder factory and loader swapped for fakes."""
+import numpy as np
+import pytest
+
+from mvkit.features import extract
+from mvkit.features.store import open_store
+
+from .conftest import FakeEncoder
+
+
+@pytest.fixture
+def fakes(monkeypatch, toy_world):
+    calls = []
+
+    def create_encoder(model, pretrained=None, **kw):
+        calls.append((model, pretrained))
+        return FakeEncoder(name=model)
+
+    monkeypatch.setattr("mvkit.features.encoders.create_encoder", create_encoder)
+    monkeypatch.setattr("mvkit.data.load", lambda path, **kw: toy_world)
+    return calls
+
+
+def test_cli_builds_a_store_with_text(fakes, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert extract.main(["--data", "x", "--encoder", "fake", "--out", str(out), "--frames", "4",
+                         "--workers", "0", "--videos-per-shard", "5", "--batch-size", "3"]) == 0
+    store = open_store(out, expect={"encoder": "fake", "num_frames": 4})
+    assert len(store.video_ids) == 10 and len(store.skipped) == 3
+    assert store.text_langs == ["en", "hi"]
+    printed = capsys.readouterr().out
+    assert "10 videos" in printed and "3 skipped" in printed
+
+
+def test_cli_shards_split_one_extraction(fakes, tmp_path, capsys):
+    out = tmp_path / "s"
+    args = ["--data", "x", "--encoder", "fake", "--out", str(out), "--frames", "4", "--workers", "0",
+            "--videos-per-shard", "3"]
+    assert extract.main(args + ["--shard", "0/2"]) == 0
+    assert "when every --shard has run" in capsys.readouterr().out
+    assert extract.main(args + ["--shard", "1/2"]) == 0
+    store = open_store(out)
+    assert len(store.video_ids) == 10 and store.text_langs == ["en", "hi"]
+
+
+def test_ensure_store_builds_once_and_reuses(fakes, tmp_path):
+    world = tmp_path / "world"
+    world.mkdir()
+    p = extract.ensure_store(world, encoder="fake-enc", num_frames=4, num_workers=0, progress=False)
+    assert p == world / "features" / "fake-enc-f4"
+    first = open_store(p)
+    a = first.frames("v03")
+    assert extract.ensure_store(world, encoder="fake-enc", num_frames=4, progress=False) == p
+    assert len(fakes) == 1                                   # second call reused the store
+    np.testing.assert_array_equal(open_store(p).frames("v03"), a)
+    assert open_store(p).text_langs == ["en", "hi"]
+    assert extract.store_dir_name("ViT-B-32", "openai", 8) == "ViT-B-32-openai-f8"
