@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch ``metrics``, ``features`` or ``all`` to each benchmark's own ``main``."""
     parser = argparse.ArgumentParser(
         prog="mvkit bench",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="run the benchmarks; options after the name go to the benchmark "
         "(e.g. --quick, --out FILE; with 'all', --out FILE writes FILE's stem.<bench>.json)",
         epilog="\n".join(f"{name}: {help_}" for name, (_, help_) in BENCHES.items()),
