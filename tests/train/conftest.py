@@ -87,8 +87,6 @@ def world():
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny matrices: intra-op threads only add overhead (and thrash on a shared 2-core box)."""
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    from mvkit.train.trainer import torch_threads
+    with torch_threads(1):
+        yield
