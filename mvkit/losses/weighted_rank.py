@@ -35,11 +35,12 @@ class WeightedRankHinge(nn.Module):
     The weight is computed on detached similarities (a rank is piecewise constant: it
     carries no gradient), so only the hinge is differentiated.
 
-    Note on the paper: the text says the weighting follows "weighted ranking" (WARP,
-    Usunier et al. 2009; Weston et al. 2011), whose L(r) = sum_{j<=r} 1/j grows without
-    bound, but the function actually written is 1 + 1/(N - r + 1), bounded in
-    [1 + 1/N, 2]: a badly ranked positive counts at most twice as much. We implement the
-    formula as printed. The paper also writes r_v as the rank of the matching sentence
+    Note on the paper: the text says the weighting follows weighted ranking [31] (Usunier
+    et al., ordered weighted pairwise classification, ICML 2009), whose L(r) =
+    sum_{j<=r} alpha_j (e.g. alpha_j = 1/j) grows without bound in the rank, but the
+    function actually written is 1 + 1/(N - r + 1): same direction (a worse rank weighs
+    more) yet bounded in [1 + 1/N, 2], so a badly ranked positive counts at most twice as
+    much. We implement the formula as printed. The paper also writes r_v as the rank of the matching sentence
     among "all compared sentences" while defining N via videos; here each direction uses
     its own count, which coincides with the paper's when Bt = Bv with unique videos.
 
