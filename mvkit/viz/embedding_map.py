@@ -124,17 +124,17 @@ def _draw_map(
     for ax in (ax_mod, ax_lang):
         ax.set_xlabel(f"{name} 1")
         ax.set_ylabel(f"{name} 2")
-        ax.legend(fontsize=7, loc="best", markerscale=1.5, frameon=False)
+        ax.legend(fontsize=7, loc="best", markerscale=1.5, framealpha=0.85)
 
     summary = geometry_summary(v, t, caption_video, langs)
     if ax_tab is not None:
         ax_tab.axis("off")
         rows = [[_ROW_LABELS.get(k, k), f"{val:.3f}"] for k, val in summary.items()]
-        table = ax_tab.table(cellText=rows, colLabels=["measure", "value"], loc="center", cellLoc="left")
+        table = ax_tab.table(cellText=rows, colLabels=["measure", "value"], cellLoc="left",
+                             colWidths=[0.7, 0.3], bbox=[0.0, 0.3, 1.0, 0.08 * (len(rows) + 1)])
         table.auto_set_font_size(False)
         table.set_fontsize(8)
-        table.scale(1.0, 1.3)
-        ax_tab.set_title("geometry (normalised)", fontsize=9)
+        ax_tab.text(0.0, 0.32 + 0.08 * (len(rows) + 1), "geometry (normalised embeddings)", fontsize=9)
     return summary
 
 
@@ -159,8 +159,8 @@ def embedding_map(
     modality map, language map, and the geometry table when ``table``).
     """
     ncols = 3 if table else 2
-    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * 2 + (2.6 if table else 0), 4.2),
-                             gridspec_kw={"width_ratios": [1, 1, 0.62][:ncols]}, squeeze=False)
+    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * 2 + (3.0 if table else 0), 4.2),
+                             gridspec_kw={"width_ratios": [1, 1, 0.72][:ncols]}, squeeze=False)
     _draw_map(axes[0, 0], axes[0, 1], axes[0, 2] if table else None, video_emb, text_emb,
               caption_video, langs, translation_groups, method, random_state, max_lines, title)
     fig.tight_layout()
