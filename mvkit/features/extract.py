@@ -115,9 +115,19 @@ def _collate(batch):
 
 
 def _worker_init(_: int) -> None:
+    """One thread per decoding worker (torch and NumPy's BLAS).
+
+    Multi-threaded BLAS on a tiny mel projection, with every core already busy, is
+    ~10x slower than one thread; the cores belong to the other workers and the encoder.
+    """
     import torch
 
-    torch.set_num_threads(1)   # workers decode; leave the cores' BLAS to the encoder
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:   # optional: without it NumPy keeps its default thread count
+        return
+    threadpool_limits(1)
 
 
 # --------------------------------------------------------------------------- extraction

@@ -199,3 +199,16 @@ def test_sigkill_mid_extraction_then_resume(full_store, toy_world, tmp_path):
     assert not [p for p in (out / "shards").iterdir() if p.name.startswith(".")]   # stale temp cleaned
     assert store_bytes(out) == store_bytes(full_store.path)
     assert os.path.exists(out / "report.json")
+
+
+def test_float16_store_reads_back_as_float32(full_store, toy_world, tmp_path):
+    store = extract_features(toy_world, FakeEncoder(), tmp_path / "h", num_frames=4, num_workers=0,
+                             videos_per_shard=8, dtype="float16", progress=False)
+    assert store.provenance["dtype"] == "float16"
+    assert np.load(store.path / "shards" / "00000" / "appearance.npy", mmap_mode="r").dtype == np.float16
+    for vid in ("v00", "v09"):
+        a = store.frames(vid, "appearance")
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, full_store.frames(vid, "appearance"), rtol=1e-3, atol=1e-3)
+    with pytest.raises(KeyError, match="no stream 'depth'"):
+        store.has("v00", "depth")
