@@ -102,38 +102,53 @@ def _numpy_view(chunk: torch.Tensor) -> np.ndarray | None:
 def _chunk_ranks(chunk: torch.Tensor, positives: torch.Tensor, ties: str) -> torch.Tensor | None:
     """Ranks of each row's best positive in ``chunk`` ([c, G]); None if it holds a NaN.
 
-    ``positives`` is a LongTensor [c] (one index per row) or a BoolTensor [c, G]. With one
-    index, ``#(row >= best)`` already counts the positive itself, which is the "+1".
-    With a mask the best positive is the row max over positives, and other positives
-    never count ahead (pessimistic) or cannot beat it (optimistic).
+    ``positives`` is a LongTensor [c] (one index per row), a LongTensor [c, K] (up to K
+    distinct indices per row, padded with -1: the compact form for a few positives in a
+    long row) or a BoolTensor [c, G]. The best positive is the row max over positives.
+    Pessimistic: ``#(row >= best)`` minus the positives in that count, plus one.
+    Optimistic: ``#(row > best)`` plus one (no positive can beat the best positive).
     """
     x = _numpy_view(chunk)
     if x is not None:
         if x.dtype.kind == "f" and x.size and np.isnan(x.sum()) and np.isnan(x).any():
             return None
         p = positives.numpy()
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         if p.dtype == np.bool_:
-            low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
             best = np.where(p, x, low).max(1, keepdims=True)
             if ties == "pessimistic":
-                n = np.count_nonzero((x >= best) & ~p, axis=1) + 1
-            else:
-                n = np.count_nonzero(x > best, axis=1) + 1
+                return torch.from_numpy(np.count_nonzero((x >= best) & ~p, axis=1).astype(np.int64) + 1)
+            own = 0
         else:
-            best = np.take_along_axis(x, p[:, None], 1)
-            n = np.count_nonzero(x >= best, axis=1) if ties == "pessimistic" else np.count_nonzero(x > best, axis=1) + 1
+            p = p.reshape(len(x), -1)
+            valid = p >= 0
+            vals = np.where(valid, np.take_along_axis(x, np.maximum(p, 0), 1), low)
+            best = vals.max(1, keepdims=True)
+            own = np.count_nonzero(valid & (vals >= best), axis=1)  # the positives tied at best
+        if ties == "pessimistic":
+            n = np.count_nonzero(x >= best, axis=1) - own + 1
+        else:
+            n = np.count_nonzero(x > best, axis=1) + 1
         return torch.from_numpy(n.astype(np.int64, copy=False))
     if _has_nan(chunk):
         return None
+    low = _lowest(chunk.dtype)
     if positives.dtype == torch.bool:
-        best = torch.where(positives, chunk, _lowest(chunk.dtype)).amax(1, keepdim=True)
-        ahead = (chunk >= best) & ~positives if ties == "pessimistic" else chunk > best
-        plus = 1
+        best = torch.where(positives, chunk, low).amax(1, keepdim=True)
+        own = 0
+        if ties == "pessimistic":
+            ahead = (chunk >= best) & ~positives
+            return (ahead.view(torch.uint8).sum(1, dtype=torch.int32).long() + 1).cpu()
     else:
-        best = chunk.gather(1, positives[:, None])
-        ahead, plus = (chunk >= best, 0) if ties == "pessimistic" else (chunk > best, 1)
+        p = positives.reshape(len(chunk), -1)
+        valid = p >= 0
+        vals = torch.where(valid, chunk.gather(1, p.clamp(min=0)), low)
+        best = vals.amax(1, keepdim=True)
+        own = (valid & (vals >= best)).sum(1)
+    ahead = chunk >= best if ties == "pessimistic" else chunk > best
     # uint8 view + int32 accumulator: about 2x faster than summing bools
-    return (ahead.view(torch.uint8).sum(1, dtype=torch.int32).long() + plus).cpu()
+    n = ahead.view(torch.uint8).sum(1, dtype=torch.int32).long()
+    return ((n - own if ties == "pessimistic" else n) + 1).cpu()
 
 
 def _check_positives(positives: torch.Tensor, q: int, g: int, what: str) -> torch.Tensor:
@@ -193,6 +208,16 @@ def ranks(sim, positives, ties: Ties = "pessimistic", chunk_size: int | None = N
         if r is None:
             _raise_nan(sim)
         out[start:start + rows] = r
+    return out
+
+
+def _captions_per_video(caption_video: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``[V, K]`` caption indices of each video (K = most captions of one video), -1 padded."""
+    order = torch.argsort(caption_video, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    slot = torch.arange(len(order), device=order.device) - starts[caption_video[order]]
+    out = torch.full((len(counts), int(counts.max())), -1, dtype=torch.long, device=order.device)
+    out[caption_video[order], slot] = order
     return out
 
 
@@ -298,11 +323,10 @@ def text_video_ranks(
             )
         t2v[a:a + rows_t] = r
     v2t = torch.empty(nv, dtype=torch.long)
-    vid_ids = torch.arange(nv, device=dev)
+    own = _captions_per_video(cap_vid, counts)
     for a in range(0, nv, rows_v):
         s = video_rows(a, a + rows_v)
-        mask = cap_vid[None, :] == vid_ids[a:a + rows_v, None]
-        r = _chunk_ranks(s, mask, ties)
+        r = _chunk_ranks(s, own[a:a + rows_v], ties)
         if r is None:
             raise ValueError(f"similarities contain NaN for videos {a}..{a + len(s) - 1}")
         v2t[a:a + rows_v] = r
