@@ -76,22 +76,26 @@ def _fallback_clips(root: Path, n: int, seed: int = 0):
     return RetrievalDataset("bench-clips", root, videos, caps)
 
 
-def load_clips(n: int, tmp: Path) -> tuple[object, str]:
-    """The first ``n`` videos of the embedded world (with their English captions), or fallback clips."""
+def load_clips(n: int, tmp: Path, quick: bool = False) -> tuple[object, str]:
+    """The first ``n`` videos of the embedded world (English human captions), or fallback clips.
+
+    The world comes from ``ensure_world`` (the smoke-size world with ``quick``), so it is
+    generated once and reused by later runs.
+    """
     try:
         from mvkit.data import load
-        from mvkit.data.synth import ensure_world
+        from mvkit.data.synth import SMOKE_VIDEOS, ensure_world
     except ImportError:
         return _fallback_clips(tmp / "clips", n), "PyAV fallback clips (world generator not installed)"
-    world = ensure_world()
+    world = ensure_world(n_videos=SMOKE_VIDEOS if quick else None)
     ds = load(world)
     keep = {v.video_id for v in ds.videos[:n]}
     from dataclasses import replace
 
     sub = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
-                  captions=[c for c in ds.captions if c.video_id in keep and c.lang == "en"],
+                  captions=[c for c in ds.captions if c.video_id in keep and c.lang == "en" and c.kind == "human"],
                   partial_labels=[])
-    return sub, f"embedded world {world}"
+    return sub, f"embedded world {world.name}"
 
 
 def load_encoder(name: str, pretrained: str | None):
@@ -272,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
     with tempfile.TemporaryDirectory(prefix="mvkit-bench-clips-") as tmp:
-        ds, source = load_clips(cfg["videos"], Path(tmp))
+        ds, source = load_clips(cfg["videos"], Path(tmp), quick=args.quick)
         enc = load_encoder(args.encoder, args.pretrained)
         res = run(ds, enc, source, args.frames, cfg["batch_size"], args.workers, cfg["epochs"])
     print(report(res))
