@@ -173,7 +173,8 @@ def report(res: dict) -> str:
         f"{m['seconds']:.1f} s, peak added memory {m['peak_added_bytes'] / gb:.3f} GB vs full matrix "
         f"{m['full_matrix_bytes'] / gb:.2f} GB -> {m['fraction_of_full_matrix']:.3f} of it "
         f"(target <= {m['target_peak_bytes'] / gb:.1f} GB: {'met' if m['meets_target'] else 'NOT met'})",
-        f"  memory method: {m['method']}; process peak {m['peak_process_bytes'] / gb:.2f} GB",
+        f"  memory method: {m['method']}; whole-process peak RSS during the call "
+        f"{m['peak_process_bytes'] / gb:.2f} GB (Python + torch + inputs included)",
     ]
     return "\n".join(lines)
 

@@ -13,7 +13,8 @@ def test_quick_metrics_bench_writes_json(tmp_path, capsys):
     res = read_json(out)
     s, m = res["ranks_vs_full_sort"], res["text_video_ranks_memory"]
     assert s["consistent"] and s["n"] == 1000 and s["speedup"] > 0
-    assert m["n_captions"] == 2000 and 0 < m["peak_added_bytes"] < m["target_peak_bytes"]
+    assert m["n_captions"] == 2000 and m["peak_added_bytes"] < m["target_peak_bytes"]
+    assert 0 < m["peak_process_bytes"] and m["method"]
     printed = capsys.readouterr().out
     assert "faster" in printed and "peak added memory" in printed
 
