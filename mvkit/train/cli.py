@@ -16,7 +16,10 @@ from mvkit.train.trainer import TrainConfig, fit
 
 
 def _csv(s: str | None) -> list[str] | None:
-    return [x.strip() for x in s.split(",") if x.strip()] if s else None
+    """Comma-separated list; empty or 'all' means no filter (None)."""
+    if not s or s.strip().lower() == "all":
+        return None
+    return [x.strip() for x in s.split(",") if x.strip()]
 
 
 def _json(s: str | None, what: str) -> dict:
@@ -42,10 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default=d.loss, help="loss name (mvkit.losses.create_loss)")
     p.add_argument("--loss-kwargs", default=None, help='JSON, e.g. \'{"temperature": 0.05}\'')
     p.add_argument("--langs", default="en", help="training caption languages, comma-separated")
-    p.add_argument("--kinds", default=None, help="training caption kinds (human,machine-translated,...); default all")
+    p.add_argument("--kinds", default=",".join(d.kinds), help="training caption kinds (human,machine-translated,back-translated; 'all')")
     p.add_argument("--train-select", default=None, help="explicit lang:kind pairs, e.g. en:human,de:machine-translated")
     p.add_argument("--eval-langs", default=None, help="val/test languages (default: training languages)")
-    p.add_argument("--eval-kinds", default=None, help="val/test caption kinds (default: all)")
+    p.add_argument("--eval-kinds", default=",".join(d.eval_kinds), help="val/test caption kinds ('all' for every kind)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size")
     p.add_argument("--lr", type=float, default=d.lr)

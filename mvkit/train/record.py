@@ -21,7 +21,8 @@ class RunRecord:
     results: ``{lang: {"t2v": {R1, R5, R10, MdR, MnR, RSum}, "v2t": {...}, "ci": {...},
     "n_captions", "n_videos"}}`` on ``protocol["eval_split"]`` (normally ``test``);
     val_results: the same on ``val`` for the selected checkpoint;
-    selection: ``{"split": "val", "criterion", "selected_epoch", "best_score", "history"}``.
+    selection: ``{"split": "val", "criterion", "selected_epoch", "best_score", "history"}``;
+    model_config: the resolved model config (named config + overrides) and parameter count.
     """
 
     config: dict[str, Any]
@@ -30,6 +31,7 @@ class RunRecord:
     results: dict[str, Any]
     val_results: dict[str, Any]
     objective: dict[str, Any] = field(default_factory=dict)
+    model_config: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)

@@ -42,11 +42,11 @@ class TrainConfig:
     data / store: dataset directory or manifest (``mvkit.data.load``) and feature store
     (``mvkit.features.store.open_store``). head: a model config name (``mean``,
     ``seqtransf``, ``dcm``, ``dcm_dual``, ``rivrl``, ``fusion``, ...) or JSON path;
-    model_overrides merge into it. langs / kinds: training captions (e.g. ``["en", "de"]``
-    and ``["human", "machine-translated"]``; None = all); train_select: optional explicit
-    ``"lang:kind"`` pairs that replace langs x kinds (e.g. ``["en:human",
-    "de:machine-translated"]``). eval_langs / eval_kinds: validation and test queries
-    (default: the training languages, all kinds). text_mode: ``frozen`` (cached features +
+    model_overrides merge into it. langs / kinds: training captions (default English,
+    human + machine-translated; back-translations only when asked for; None = all);
+    train_select: optional explicit ``"lang:kind"`` pairs that replace langs x kinds (e.g.
+    ``["en:human", "de:machine-translated"]``). eval_langs / eval_kinds: validation and
+    test queries (default: the training languages, human captions only). text_mode: ``frozen`` (cached features +
     trainable projection) or ``finetune`` (tokens through ``encoder.text_module()``, lr
     ``text_lr``). ml_store: a second store whose text features feed the multilingual tower
     of the dual text path. warmup: fraction of all steps spent warming up. threads: torch CPU
@@ -61,10 +61,10 @@ class TrainConfig:
     loss: str = "infonce"
     loss_kwargs: dict[str, Any] = field(default_factory=dict)
     langs: list[str] | None = field(default_factory=lambda: ["en"])
-    kinds: list[str] | None = None
+    kinds: list[str] | None = field(default_factory=lambda: ["human", "machine-translated"])
     train_select: list[str] | None = None
     eval_langs: list[str] | None = None
-    eval_kinds: list[str] | None = None
+    eval_kinds: list[str] | None = field(default_factory=lambda: ["human"])
     epochs: int = 10
     batch_size: int = 128
     lr: float = 5e-4
@@ -368,6 +368,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         results=test_res if cfg.eval_test else val_final,
         val_results=val_final,
         objective=objective.describe(),
+        model_config={**mcfg, "n_parameters": sum(p.numel() for p in model.parameters())},
         data={"train": {"videos": len(train.video_ids), "captions": len(train.captions), "skipped": len(train.skipped)},
               "val": {"videos": len(val.video_ids), "captions": len(val.captions), "skipped": len(val.skipped)},
               "test": test_info, "streams": streams, "video_dims": video_dims, "text_dim": text_dim,
