@@ -225,6 +225,7 @@ def _dot(text: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
     return text @ video.T
 
 
+@torch.no_grad()
 def text_video_ranks(
     text_emb,
     video_emb,
@@ -257,6 +258,8 @@ def text_video_ranks(
     _check_ties(ties)
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization={normalization!r}: expected one of {NORMALIZATIONS}")
+    if normalization == "dual_softmax" and not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
     text = _as_tensor(text_emb, "text_emb")
     video = _as_tensor(video_emb, "video_emb")
     dev = torch.device(device) if device is not None else text.device
@@ -265,6 +268,8 @@ def text_video_ranks(
     if text.ndim != 2 or video.ndim != 2:
         raise ValueError(f"expected text_emb [Q, D] and video_emb [V, D], got {tuple(text.shape)} and {tuple(video.shape)}")
     nq, nv = text.shape[0], video.shape[0]
+    if nq == 0 or nv == 0:
+        raise ValueError(f"text_video_ranks: need captions and videos, got {nq} and {nv}")
     cap_vid = _check_positives(cap_vid, nq, nv, "caption_video")
     counts = torch.bincount(cap_vid, minlength=nv)
     if bool((counts == 0).any()):
@@ -294,20 +299,21 @@ def text_video_ranks(
         # Prior normalised over the query axis: over captions for t2v, over videos for v2t.
         # One streamed pass gives both log-normalisers (per video over captions, per
         # caption over videos).
-        lse_vid = torch.full((nv,), float("-inf"), device=dev)
-        lse_cap = torch.empty(nq, device=dev)
+        work = torch.float64 if text.dtype == torch.float64 else torch.float32
+        lse_vid = torch.full((nv,), float("-inf"), device=dev, dtype=work)
+        lse_cap = torch.empty(nq, device=dev, dtype=work)
         for a in range(0, nq, rows_t):
-            s = text_rows(a, a + rows_t).float() / temperature
+            s = text_rows(a, a + rows_t).to(work) / temperature
             lse_vid = torch.logaddexp(lse_vid, torch.logsumexp(s, 0))
             lse_cap[a:a + rows_t] = torch.logsumexp(s, 1)
         raw_t, raw_v = text_rows, video_rows
 
         def text_rows(a: int, b: int) -> torch.Tensor:  # noqa: F811 - normalised variant
-            s = raw_t(a, b).float()
+            s = raw_t(a, b).to(work)
             return s * torch.exp(s / temperature - lse_vid[None, :])
 
         def video_rows(a: int, b: int) -> torch.Tensor:  # noqa: F811 - normalised variant
-            s = raw_v(a, b).float()
+            s = raw_v(a, b).to(work)
             return s * torch.exp(s / temperature - lse_cap[None, :])
 
     t2v = torch.empty(nq, dtype=torch.long)

@@ -223,3 +223,18 @@ def test_text_video_ranks_errors():
         text_video_ranks(text, video, torch.tensor([0, 1, 2, 1]))
     with pytest.raises(ValueError, match="normalization"):
         text_video_ranks(torch.rand(4, 3), video, torch.tensor([0, 1, 2, 1]), normalization="qb")
+
+
+def test_model_outputs_with_grad_are_fine():
+    text = torch.rand(6, 4, requires_grad=True)
+    video = torch.rand(3, 4, requires_grad=True)
+    cap = torch.tensor([0, 1, 2, 0, 1, 2])
+    t2v, v2t = text_video_ranks(text, video, cap)
+    with torch.no_grad():
+        sim = text @ video.T
+    assert t2v.tolist() == ranks(sim, cap).tolist()
+    assert ranks(text @ video.T, cap).tolist() == t2v.tolist()  # a graph-carrying sim too
+    with pytest.raises(ValueError, match="need captions and videos"):
+        text_video_ranks(torch.rand(0, 4), video, torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="temperature"):
+        text_video_ranks(text, video, cap, normalization="dual_softmax", temperature=0)
