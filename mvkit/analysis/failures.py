@@ -234,17 +234,23 @@ def failure_table(
     *,
     positives: Any = None,
     confused_fn: Callable[[Any, Any], list[str]] | None = None,
+    mark_translations: bool = False,
 ) -> pd.DataFrame:
     """One row per failed query (no true video within the top ``k``), with what went wrong.
 
-    Columns: ``query, caption_id, lang, kind, text, video_id, rank, true_score,
-    wrong_video_id, wrong_score, confused``. The wrong video is the best-scored clip that
-    is not a positive (ties to the lower index); ``confused`` lists the attributes in
-    which the caption disagrees with it (``confused_fn(caption, video)``, by default
-    :func:`mvkit.data.attributes.confused_attributes`), plus ``"language_noise"`` when the
-    caption is machine- or back-translated. A human caption that names nothing telling
-    the clips apart gets ``["indistinguishable"]``. Pass ``positives`` (e.g. the world's
-    semantic positives) to count such look-alike clips as correct instead.
+    Columns: ``query, caption_id, lang, kind, translated, text, video_id, rank,
+    true_score, wrong_video_id, wrong_score, confused``. The wrong video is the
+    best-scored clip that is not a positive (ties to the lower index); ``confused`` lists
+    the attributes in which the caption disagrees with it (``confused_fn(caption,
+    video)``, by default :func:`mvkit.data.attributes.confused_attributes`, which itself
+    adds ``"language_noise"`` when translation noise destroyed a confused attribute).
+
+    A machine- or back-translated caption is also labelled ``"language_noise"`` when
+    nothing it still says tells the clips apart (the noise ate the difference), or always
+    with ``mark_translations=True`` (for data without noise records). A human caption
+    naming nothing that tells the clips apart gets ``["indistinguishable"]``; pass
+    ``positives`` (e.g. the world's semantic positives) to count such look-alike clips as
+    correct instead.
     """
     arr = as_similarity(sim)
     if len(captions) != arr.shape[0] or len(videos) != arr.shape[1]:
@@ -255,7 +261,7 @@ def failure_table(
     ranks = true_ranks(arr, pos)
     failed = np.nonzero(ranks > k)[0]
     wrong = np.where(pos, -np.inf, arr).argmax(axis=1)   # argmax keeps the lower index on ties
-    columns = ["query", "caption_id", "lang", "kind", "text", "video_id", "rank", "true_score",
+    columns = ["query", "caption_id", "lang", "kind", "translated", "text", "video_id", "rank", "true_score",
                "wrong_video_id", "wrong_score", "confused"]
     if failed.size == 0:
         return pd.DataFrame(columns=columns)
@@ -263,14 +269,16 @@ def failure_table(
     rows = []
     for q in failed:
         cap, bad = captions[q], videos[wrong[q]]
-        confused = list(confused_fn(cap, bad))
-        if getattr(cap, "kind", "human") != "human":
+        confused = list(dict.fromkeys(confused_fn(cap, bad)))
+        translated = getattr(cap, "kind", "human") != "human"
+        if translated and LANGUAGE_NOISE not in confused and (mark_translations or not confused):
             confused.append(LANGUAGE_NOISE)
         rows.append({
             "query": int(q),
             "caption_id": getattr(cap, "caption_id", None),
             "lang": getattr(cap, "lang", None),
             "kind": getattr(cap, "kind", None),
+            "translated": translated,
             "text": getattr(cap, "text", None),
             "video_id": getattr(cap, "video_id", None),
             "rank": int(ranks[q]),

@@ -114,12 +114,15 @@ def test_failure_table_and_groups():
     assert df["caption_id"].tolist() == ["c1", "c2", "c3", "c5"]
     assert df["rank"].tolist() == [2, 3, 2, 2]
     assert df["wrong_video_id"].tolist() == ["v0", "v0", "v2", "v0"]
-    assert df["confused"].tolist() == [["color"], ["shape"], ["shape", "language_noise"], ["shape"]]
+    assert df["confused"].tolist() == [["color"], ["shape"], ["shape"], ["shape"]]
+    assert df["translated"].tolist() == [False, False, True, False]
     assert df.loc[0, "wrong_score"] == 0.8 and df.loc[0, "true_score"] == 0.5
     # with k=2 only the three-way tie (rank 3) fails
     assert F.failure_table(SIM, _captions(), _videos(), k=2, confused_fn=fake_confused)["caption_id"].tolist() == ["c2"]
 
-    groups = F.group_failures(df)
+    marked = F.failure_table(SIM, _captions(), _videos(), confused_fn=fake_confused, mark_translations=True)
+    assert marked["confused"].tolist() == [["color"], ["shape"], ["shape", "language_noise"], ["shape"]]
+    groups = F.group_failures(marked)
     assert groups.index.tolist() == ["shape", "color", "language_noise"]
     assert groups.loc["shape"].to_dict() == {"de": 2, "en": 1, "total": 3}
     assert groups.loc["color"].to_dict() == {"de": 0, "en": 1, "total": 1}
@@ -136,6 +139,13 @@ def test_failure_table_indistinguishable_and_semantic_positives():
     none = F.failure_table(sim, caps, vids, positives=np.array([[True, True]]), confused_fn=fake_confused)
     assert none.empty and "confused" in none.columns
     assert F.group_failures(none).empty
+    # a translation that says nothing distinguishing: the noise is blamed, and only once
+    mt = [CaptionRecord("c0", "v0", "de", "ein Kreis", kind="machine-translated", source_id="x",
+                        attributes={"shape": "circle"})]
+    assert F.failure_table(sim, mt, vids, confused_fn=fake_confused)["confused"].tolist() == [["language_noise"]]
+    noisy = F.failure_table(sim, mt, vids, confused_fn=lambda c, v: ["color", "language_noise", "color"],
+                            mark_translations=True)
+    assert noisy["confused"].tolist() == [["color", "language_noise"]]
 
 
 @pytest.mark.skipif(not _has("mvkit.data.attributes", "confused_attributes"), reason="mvkit.data.attributes not built yet")

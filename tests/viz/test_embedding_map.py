@@ -44,6 +44,7 @@ def test_pca_projection_hand_case():
         E.project_2d(x, method="umap")
 
 
+@pytest.mark.slow   # the first UMAP fit in a process compiles numba kernels (~10 s idle, more under load)
 def test_umap_projection_is_seeded():
     video, text, *_ = _space(n_videos=15)
     x = np.concatenate([video, text])

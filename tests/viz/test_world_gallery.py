@@ -1,0 +1,65 @@
+"""End to end on a tiny embedded world: ground-truth failures, real MP4 key frames, figures."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mvkit.analysis import failures as F  # noqa: E402
+from mvkit.viz import gallery as G  # noqa: E402
+
+KNOWN = {"color", "shape", "size", "texture", "motion", "speed", "sound", "order",
+         F.LANGUAGE_NOISE, F.INDISTINGUISHABLE}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    synth = pytest.importorskip("mvkit.data.synth.world")
+    path = synth.generate_world(tmp_path_factory.mktemp("world") / "w", n_videos=10, seed=0, workers=1)
+    ds = synth.load_world(path)
+    return ds.subset(langs=["en", "de", "hi"])
+
+
+def test_failures_on_world_ground_truth(world):
+    caps, vids = world.captions, world.videos
+    rng = np.random.default_rng(0)
+    sim = rng.normal(size=(len(caps), len(vids)))
+    df = F.failure_table(sim, caps, vids)
+    # brute force: a query fails when some other video scores at least as high as its own
+    own = np.array([[v.video_id == c.video_id for v in vids] for c in caps])
+    brute = [q for q in range(len(caps)) if (sim[q][~own[q]] >= sim[q][own[q]].max()).any()]
+    assert df["query"].tolist() == brute
+    assert set().union(*df["confused"]) <= KNOWN
+    # a human caption is only 'indistinguishable' when the wrong clip satisfies it
+    from mvkit.data.attributes import confused_attributes
+
+    for row in df.itertuples():
+        wrong = next(v for v in vids if v.video_id == row.wrong_video_id)
+        assert [a for a in row.confused if a not in (F.LANGUAGE_NOISE, F.INDISTINGUISHABLE)] == \
+            [a for a in confused_attributes(caps[row.query], wrong) if a != F.LANGUAGE_NOISE]
+    groups = F.group_failures(df)
+    assert groups["total"].sum() == sum(len(c) for c in df["confused"])
+    fig = G.failure_bar_chart(groups)
+    assert len(fig.axes[0].patches) == len(groups) * (groups.shape[1] - 1)
+    plt.close(fig)
+
+
+def test_gallery_decodes_world_clips(world):
+    caps, vids = world.captions, world.videos
+    sim = np.random.default_rng(1).normal(size=(len(caps), len(vids)))
+    frames = G.FrameSource(world, num_frames=3)
+    q = next(i for i, c in enumerate(caps) if c.lang == "en")
+    j = F.counterpart(caps, q, "hi")
+    views = [F.query_view(sim, i, 3, captions=caps, videos=vids) for i in (q, j)]
+    fig = G.render_cross_language(views, frames)
+    assert not frames.errors
+    strip = fig.axes[0].images[0].get_array()
+    assert strip.shape == (64, 3 * 64 + 2 * 2, 3) and strip.std() > 0     # real, non-blank pixels
+    assert "[hi" in fig.subfigs[1]._suptitle.get_text()
+    plt.close(fig)
+    html = G.rows_html(views, frames)
+    assert html.count("<img") == sum(len(G._tiles(v)) for v in views)
