@@ -15,8 +15,9 @@ positives (several relevant videos per query, e.g. semantic positives).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,7 +167,7 @@ class QueryView:
 
     @property
     def k(self) -> int:
-        return int(len(self.indices))
+        return len(self.indices)
 
     @property
     def hit(self) -> bool:

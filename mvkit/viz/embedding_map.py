@@ -12,7 +12,8 @@ numba compilation (~10-15 s), so smoke runs use ``method="pca"``.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -18,9 +18,10 @@ import base64
 import html
 import io
 import textwrap
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -79,11 +80,11 @@ class FrameSource:
         if path is None:
             self.errors[video_id] = "no video file known for this id"
             return self.placeholder()
-        from mvkit.features.decode import decode_clip  # PyAV only when decoding
+        from mvkit.features.decode import CorruptVideoError, decode_clip  # PyAV only when decoding
 
         try:
             arr = decode_clip(path, num_frames=self.num_frames, audio=False).frames
-        except Exception as e:  # CorruptVideoError or a missing file: show, do not crash
+        except (CorruptVideoError, OSError) as e:  # show a placeholder, do not crash the gallery
             self.errors[video_id] = f"{path}: {e}"
             return self.placeholder()
         self._cache[video_id] = _check_frames(arr, video_id)

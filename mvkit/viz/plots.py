@@ -10,7 +10,8 @@ whenever the table carries one, so no method is compared on a bare number.
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -63,7 +64,7 @@ def results_frame(runs: Mapping[str, Any], direction: str = "t2v", split: str = 
     rows = []
     for method, run in runs.items():
         d = _as_dict(run)
-        results = d[split] if split in d else d
+        results = d.get(split, d)
         for lang, res in results.items():
             if direction not in res:
                 raise ValueError(f"run {method!r}, language {lang!r}: no {direction!r} results "

@@ -10,13 +10,20 @@ figure or HTML, and tests drive the handlers by setting widget values directly.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from mvkit.analysis.failures import (QueryView, as_similarity, counterpart, positives_matrix, query_view,
-                                    true_ranks)
+from mvkit.analysis.failures import (
+    QueryView,
+    as_similarity,
+    counterpart,
+    positives_matrix,
+    query_view,
+    true_ranks,
+)
 from mvkit.viz.gallery import FrameGetter, FrameSource, render_rows, rows_html
 
 NONE = "(none)"

@@ -5,13 +5,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection
 
-from mvkit.analysis.geometry import geometry_summary  # noqa: E402
-from mvkit.viz import embedding_map as E  # noqa: E402
+from mvkit.analysis.geometry import geometry_summary
+from mvkit.viz import embedding_map as E
 
 
 def _space(n_videos=6, seed=0):
@@ -81,7 +81,7 @@ def test_embedding_map_figure():
     fig2 = E.embedding_map(video, text, cv, langs, method="pca", table=False, max_lines=2,
                            translation_groups=groups)
     assert len(fig2.axes) == 2
-    assert len([c for c in fig2.axes[1].collections if isinstance(c, LineCollection)][0].get_segments()) == 2
+    assert len(next(c for c in fig2.axes[1].collections if isinstance(c, LineCollection)).get_segments()) == 2
     plt.close(fig2)
 
 
@@ -89,8 +89,9 @@ def test_compare_embedding_maps_and_errors():
     video, text, cv, langs, groups = _space()
     far = text + np.array([5.0] * 8)    # a model with a big modality gap
     states = {
-        "before": dict(video_emb=video, text_emb=far, caption_video=cv, langs=langs),
-        "after": dict(video_emb=video, text_emb=text, caption_video=cv, langs=langs, translation_groups=groups),
+        "before": {"video_emb": video, "text_emb": far, "caption_video": cv, "langs": langs},
+        "after": {"video_emb": video, "text_emb": text, "caption_video": cv, "langs": langs,
+                  "translation_groups": groups},
     }
     fig, table = E.compare_embedding_maps(states, method="pca")
     assert len(fig.axes) == 4

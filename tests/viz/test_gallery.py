@@ -10,14 +10,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from mvkit.analysis.failures import query_view  # noqa: E402
-from mvkit.data.records import CaptionRecord, VideoRecord  # noqa: E402
-from mvkit.viz import gallery as G  # noqa: E402
+from mvkit.analysis.failures import query_view
+from mvkit.data.records import CaptionRecord, VideoRecord
+from mvkit.viz import gallery as G
 
 VIDEOS = [VideoRecord(f"v{i}", None, "test") for i in range(4)]
 CAPTIONS = [

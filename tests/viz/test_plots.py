@@ -5,14 +5,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.container import ErrorbarContainer
 
-from matplotlib.container import ErrorbarContainer  # noqa: E402
-
-from mvkit.viz import plots as P  # noqa: E402
+from mvkit.viz import plots as P
 
 
 def _record(scores, selected, losses=None):

@@ -5,13 +5,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 pytest.importorskip("ipywidgets")
 
-from mvkit.data.records import CaptionRecord, VideoRecord  # noqa: E402
-from mvkit.viz.widgets import NONE, FailureGallery  # noqa: E402
+from mvkit.data.records import CaptionRecord, VideoRecord
+from mvkit.viz.widgets import NONE, FailureGallery
 
 VIDEOS = [VideoRecord(f"v{i}", None, "test") for i in range(3)]
 CAPTIONS = [

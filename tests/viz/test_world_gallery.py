@@ -5,12 +5,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from mvkit.analysis import failures as F  # noqa: E402
-from mvkit.viz import gallery as G  # noqa: E402
+from mvkit.analysis import failures as F
+from mvkit.viz import gallery as G
 
 KNOWN = {"color", "shape", "size", "texture", "motion", "speed", "sound", "order",
          F.LANGUAGE_NOISE, F.INDISTINGUISHABLE}
