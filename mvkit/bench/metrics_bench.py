@@ -67,7 +67,7 @@ def _status_kb(field: str) -> int | None:
 class PeakRSS:
     """Context manager: peak resident memory added while the block runs (bytes)."""
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self):  # -> PeakRSS
         self.method = None
         self.before = _status_kb("VmRSS")
         if self.before is not None:
@@ -165,16 +165,16 @@ def report(res: dict) -> str:
     s, m = res["ranks_vs_full_sort"], res["text_video_ranks_memory"]
     gb = 1e9
     lines = [
-        f"ranks on {s['n']}x{s['n']}: {s['ranks_s']:.3f} s vs full sort {s['full_sort_s']:.3f} s "
+        (f"ranks on {s['n']}x{s['n']}: {s['ranks_s']:.3f} s vs full sort {s['full_sort_s']:.3f} s "
         f"-> {s['speedup']:.1f}x faster (target >= {s['target_speedup']:.0f}x: "
         f"{'met' if s['meets_target'] else 'NOT met'}); same ranks except "
-        f"{s['rows_with_ties_resolved_by_sort']} row(s) where the sort broke an exact tie",
-        f"text_video_ranks {m['n_captions']}x{m['n_videos']} (d={m['dim']}, both directions): "
+        f"{s['rows_with_ties_resolved_by_sort']} row(s) where the sort broke an exact tie"),
+        (f"text_video_ranks {m['n_captions']}x{m['n_videos']} (d={m['dim']}, both directions): "
         f"{m['seconds']:.1f} s, peak added memory {m['peak_added_bytes'] / gb:.3f} GB vs full matrix "
         f"{m['full_matrix_bytes'] / gb:.2f} GB -> {m['fraction_of_full_matrix']:.3f} of it "
-        f"(target <= {m['target_peak_bytes'] / gb:.1f} GB: {'met' if m['meets_target'] else 'NOT met'})",
-        f"  memory method: {m['method']}; whole-process peak RSS during the call "
-        f"{m['peak_process_bytes'] / gb:.2f} GB (Python + torch + inputs included)",
+        f"(target <= {m['target_peak_bytes'] / gb:.1f} GB: {'met' if m['meets_target'] else 'NOT met'})"),
+        (f"  memory method: {m['method']}; whole-process peak RSS during the call "
+        f"{m['peak_process_bytes'] / gb:.2f} GB (Python + torch + inputs included)"),
     ]
     return "\n".join(lines)
 

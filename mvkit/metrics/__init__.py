@@ -20,7 +20,18 @@ from mvkit.metrics.summary import (
 )
 
 __all__ = [
-    "ranks", "text_video_ranks", "summarize", "bootstrap_ci", "paired_test", "per_language_table",
-    "Protocol", "RetrievalResult", "evaluate", "dual_softmax", "Interval", "PairedTest",
-    "METRICS", "CAPTION_RULES",
+    "CAPTION_RULES",
+    "METRICS",
+    "Interval",
+    "PairedTest",
+    "Protocol",
+    "RetrievalResult",
+    "bootstrap_ci",
+    "dual_softmax",
+    "evaluate",
+    "paired_test",
+    "per_language_table",
+    "ranks",
+    "summarize",
+    "text_video_ranks",
 ]

@@ -8,8 +8,8 @@ them next to the metrics and ranks; ``evaluate`` produces both directions at onc
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
 
 import torch
 
@@ -77,7 +77,7 @@ class RetrievalResult:
 
     @classmethod
     def from_ranks(cls, ranks, protocol: Protocol, ci: bool = False, n_boot: int = 1000,
-                   seed: int = 0, level: float = 0.95) -> "RetrievalResult":
+                   seed: int = 0, level: float = 0.95) -> RetrievalResult:
         """Summarise ``ranks`` (optionally with bootstrap CIs over queries) under ``protocol``."""
         r = torch.as_tensor(ranks).long().cpu()
         metrics = summarize(r)

@@ -16,7 +16,8 @@ items is ranked by its best one.
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
         return torch.from_numpy(x if x.flags.writeable else np.array(x))
     try:
         return torch.as_tensor(np.asarray(x))
-    except Exception as e:  # noqa: BLE001 - re-raised with the argument's name
+    except Exception as e:
         raise TypeError(f"{name}: expected a torch tensor or NumPy array, got {type(x).__name__}") from e
 
 
@@ -308,11 +309,11 @@ def text_video_ranks(
             lse_cap[a:a + rows_t] = torch.logsumexp(s, 1)
         raw_t, raw_v = text_rows, video_rows
 
-        def text_rows(a: int, b: int) -> torch.Tensor:  # noqa: F811 - normalised variant
+        def text_rows(a: int, b: int) -> torch.Tensor:
             s = raw_t(a, b).to(work)
             return s * torch.exp(s / temperature - lse_vid[None, :])
 
-        def video_rows(a: int, b: int) -> torch.Tensor:  # noqa: F811 - normalised variant
+        def video_rows(a: int, b: int) -> torch.Tensor:
             s = raw_v(a, b).to(work)
             return s * torch.exp(s / temperature - lse_cap[None, :])
 

@@ -7,8 +7,9 @@ interval (percentile bootstrap) and, between two systems, a paired test.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Mapping, NamedTuple, Sequence, Union
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ METRICS: tuple[str, ...] = ("R1", "R5", "R10", "MdR", "MnR", "RSum")
 # Work on at most this many (resample x query) entries at once: bounds bootstrap memory.
 _BOOT_BLOCK_ELEMENTS = 1 << 22
 
-MetricSpec = Union[str, Callable[[np.ndarray], np.ndarray]]
+MetricSpec = str | Callable[[np.ndarray], np.ndarray]
 
 
 def _as_ranks(r, name: str = "ranks") -> np.ndarray:

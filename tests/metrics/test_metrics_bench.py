@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-import mvkit.bench as bench
+from mvkit import bench
 from mvkit.io import read_json
 
 

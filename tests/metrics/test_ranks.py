@@ -229,7 +229,7 @@ def test_model_outputs_with_grad_are_fine():
     text = torch.rand(6, 4, requires_grad=True)
     video = torch.rand(3, 4, requires_grad=True)
     cap = torch.tensor([0, 1, 2, 0, 1, 2])
-    t2v, v2t = text_video_ranks(text, video, cap)
+    t2v, _ = text_video_ranks(text, video, cap)
     with torch.no_grad():
         sim = text @ video.T
     assert t2v.tolist() == ranks(sim, cap).tolist()
