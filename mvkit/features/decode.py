@@ -93,10 +93,26 @@ def decode_clip(path: str | os.PathLike, num_frames: int = 8, audio: bool = True
     Raises :class:`CorruptVideoError` naming the file and the reason.
     """
     path = Path(path)
+    try:
+        return _decode_once(path, num_frames, audio, trust_count=True)
+    except _CountMismatch:   # the header miscounts by a few frames: count by decoding
+        return _decode_once(path, num_frames, audio, trust_count=False)
+
+
+class _CountMismatch(Exception):
+    """The stream ended cleanly a few frames short of the header's frame count."""
+
+
+# A clean end of stream this close to the declared count is a header miscount, not a
+# truncation (which ends in a decoder error, or much earlier).
+_COUNT_TOLERANCE = 0.05
+
+
+def _decode_once(path: Path, num_frames: int, audio: bool, trust_count: bool) -> DecodedClip:
     container = _open(path)
     try:
-        return _decode(container, path, num_frames, audio)
-    except CorruptVideoError:
+        return _decode(container, path, num_frames, audio, trust_count)
+    except (CorruptVideoError, _CountMismatch):
         raise
     except Exception as e:   # decoder errors deep in a damaged stream
         raise CorruptVideoError(path, "truncated", f"{type(e).__name__}: {e}") from None
@@ -104,14 +120,14 @@ def decode_clip(path: str | os.PathLike, num_frames: int = 8, audio: bool = True
         container.close()
 
 
-def _decode(container, path: Path, num_frames: int, audio: bool) -> DecodedClip:
+def _decode(container, path: Path, num_frames: int, audio: bool, trust_count: bool) -> DecodedClip:
     import av
 
     if not container.streams.video:
         raise CorruptVideoError(path, "no video stream")
     vstream = container.streams.video[0]
     astream = container.streams.audio[0] if (audio and container.streams.audio) else None
-    n_declared = int(vstream.frames or 0)
+    n_declared = int(vstream.frames or 0) if trust_count else 0
 
     wanted: np.ndarray | None = None
     if n_declared > 0:
@@ -135,6 +151,8 @@ def _decode(container, path: Path, num_frames: int, audio: bool) -> DecodedClip:
         n_seen += 1
         return last_needed is not None and n_seen > last_needed
 
+    # demux() ends each stream with an empty packet whose decode() flushes the decoder,
+    # so frames held back by reordering come out without an explicit flush.
     video_done = False
     streams = [vstream] + ([astream] if astream is not None else [])
     try:
@@ -149,8 +167,6 @@ def _decode(container, path: Path, num_frames: int, audio: bool) -> DecodedClip:
                 for frame in packet.decode():
                     chunks.append(_audio_float(frame))
                     audio_rate = frame.sample_rate
-        if not video_done:   # flush the video decoder (frames held back by reordering)
-            video_done = any(take(frame) for frame in vstream.codec_context.decode(None))
     except av.error.FFmpegError as e:
         raise CorruptVideoError(path, "truncated", f"decoding stopped after {n_seen} frames: {e}") from None
 
@@ -161,6 +177,8 @@ def _decode(container, path: Path, num_frames: int, audio: bool) -> DecodedClip:
     else:
         if n_seen == 0:
             raise CorruptVideoError(path, "zero frames")
+        if not video_done and n_seen >= n_declared * (1 - _COUNT_TOLERANCE) - 1:
+            raise _CountMismatch()
         if not video_done:
             raise CorruptVideoError(path, "truncated",
                                     f"header declares {n_declared} frames, decoded {n_seen}")
