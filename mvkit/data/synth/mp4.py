@@ -1,7 +1,7 @@
 """Encode frames and a waveform into one MP4 (H.264 video + AAC audio) with PyAV.
 
-The encoder runs single-threaded with fixed options, so the same frames and samples give
-byte-identical files on the same PyAV/FFmpeg build. A clip without audio gets no audio
+The encoder runs single-threaded at a constant quantiser, so the same frames and samples
+give byte-identical files on the same PyAV/FFmpeg build. A clip without audio gets no audio
 stream at all (silence is "absent", never a stream of zeros).
 """
 from __future__ import annotations
@@ -13,14 +13,16 @@ import numpy as np
 
 
 def encode_mp4(frames: np.ndarray, audio: np.ndarray | None, fps: int, sample_rate: int,
-               crf: int = 20) -> bytes:
+               qp: int = 20) -> bytes:
     """MP4 bytes for ``frames uint8 [T, H, W, 3]`` and optional mono ``audio float32 [N]``."""
     t, h, w, _ = frames.shape
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         vs = container.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
+        # constant QP, one thread: libx264's CRF rate control (mb-tree lookahead) gave
+        # different bytes from run to run here; constant QP is reproducible
+        vs.options = {"qp": str(qp), "preset": "veryfast", "threads": "1"}
         vs.codec_context.thread_count = 1
         as_ = None
         if audio is not None:

@@ -71,7 +71,7 @@ def _texture_dark(texture: str, p: np.ndarray, q: np.ndarray) -> np.ndarray:
     if texture == "striped":
         return (np.floor((p + 64.0) / 2.5) % 2) == 1
     if texture == "dotted":
-        return ((np.mod(p + 64.0, 4.0) - 2.0) ** 2 + (np.mod(q + 64.0, 4.0) - 2.0) ** 2) < 1.6
+        return ((np.mod(p + 64.0, 5.0) - 2.5) ** 2 + (np.mod(q + 64.0, 5.0) - 2.5) ** 2) < 2.0
     return np.zeros_like(p, dtype=bool)
 
 
@@ -130,8 +130,9 @@ def _impact(material: str, sr: int, f0: float, rng: np.random.Generator, length:
         partials = [(1.0, 1.0), (2.76, 0.5), (5.40, 0.25)]
         sig = sum(a * np.sin(2 * np.pi * f0 * k * tt) for k, a in partials) * np.exp(-tt / 0.18)
     else:
-        noise = rng.normal(0, 1, tt.size)
-        sig = (np.sin(2 * np.pi * f0 * tt) + 0.6 * noise) * np.exp(-tt / 0.025)
+        # a dull thud: low tone plus low-passed noise (a 16-tap mean cuts above ~1 kHz)
+        noise = np.convolve(rng.normal(0, 1, tt.size), np.ones(16) / 16, mode="same") * 2.0
+        sig = (np.sin(2 * np.pi * f0 * tt) + noise) * np.exp(-tt / 0.025)
     return sig
 
 
