@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import re
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,14 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def manifest_dir() -> Path:
-    """``$MVKIT_MANIFESTS`` if set, else the repository's ``data_manifests/``."""
+    """``$MVKIT_MANIFESTS`` if set, else the checkout's ``data_manifests/``, else the copy a
+    non-editable install (pip on Colab) puts under ``<prefix>/share/mvkit/data_manifests``."""
     env = os.environ.get("MVKIT_MANIFESTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data_manifests"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "data_manifests"
+    installed = Path(sys.prefix) / "share" / "mvkit" / "data_manifests"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
 
 
 def list_manifests() -> list[str]:
