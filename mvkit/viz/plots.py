@@ -36,18 +36,20 @@ def history_frame(run: Any) -> tuple[pd.DataFrame, int | None, str | None]:
 
     ``run`` may be a :class:`~mvkit.train.record.RunRecord`, its JSON dict, its
     ``selection`` dict, a list of per-epoch dicts or a DataFrame with an ``epoch`` column.
+    Nested entries are flattened with dots, so the trainer's per-language validation
+    metrics are columns such as ``val.de.t2v.RSum``.
     """
     selected = criterion = None
     if isinstance(run, pd.DataFrame):
         hist = run
     elif isinstance(run, (list, tuple)):
-        hist = pd.DataFrame(list(run))
+        hist = pd.json_normalize(list(run))
     else:
         d = _as_dict(run)
         sel = d.get("selection", d)
         if "history" not in sel:
             raise ValueError(f"no training history found; keys: {sorted(d)}")
-        hist = pd.DataFrame([{k: v for k, v in h.items() if not isinstance(v, Mapping)} for h in sel["history"]])
+        hist = pd.json_normalize(sel["history"])
         selected, criterion = sel.get("selected_epoch"), sel.get("criterion")
     if "epoch" not in hist.columns:
         raise ValueError(f"training history needs an 'epoch' column, has {list(hist.columns)}")

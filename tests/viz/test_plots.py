@@ -16,7 +16,7 @@ from mvkit.viz import plots as P
 
 def _record(scores, selected, losses=None):
     losses = losses or [1.0 / (e + 1) for e in range(len(scores))]
-    hist = [{"epoch": e + 1, "loss": l, "val_score": s, "val": {"en": {"t2v": {}}}}
+    hist = [{"epoch": e + 1, "loss": l, "val_score": s, "val": {"en": {"t2v": {"RSum": 2 * s}}}}
             for e, (l, s) in enumerate(zip(losses, scores))]
     return {"config": {}, "selection": {"split": "val", "criterion": "mean RSum on val",
                                         "selected_epoch": selected, "history": hist}}
@@ -37,9 +37,14 @@ def _results():
 def test_history_frame_inputs():
     hist, sel, crit = P.history_frame(_record([1, 3, 2], 2))
     assert hist["epoch"].tolist() == [1, 2, 3] and sel == 2 and crit == "mean RSum on val"
-    assert "val" not in hist.columns            # nested per-language dicts are dropped
+    assert hist["val.en.t2v.RSum"].tolist() == [2, 6, 4]     # nested per-language metrics flattened
     hist2, sel2, _ = P.history_frame([{"epoch": 2, "loss": 0.5}, {"epoch": 1, "loss": 1.0}])
     assert hist2["epoch"].tolist() == [1, 2] and sel2 is None
+    record = pytest.importorskip("mvkit.train.record").RunRecord(
+        config={}, protocol={}, selection=_record([1, 3, 2], 3)["selection"], results=_results()["results"],
+        val_results={})
+    assert P.history_frame(record)[1] == 3
+    assert P.results_frame({"run": record})["language"].tolist() == ["en", "de"]
     with pytest.raises(ValueError, match="history"):
         P.history_frame({"config": {}})
     with pytest.raises(ValueError, match="epoch"):
@@ -66,6 +71,10 @@ def test_training_curves_single_and_overlay():
     assert stars == [(2, 30), (3, 9)]
     labels = [t.get_text() for t in ax_val.get_legend().get_texts()]
     assert "hinge" in labels and "infonce: selected epoch 3" in labels
+    plt.close(fig)
+    fig = P.training_curves(_record([10, 30, 20], 2), metric_key="val.en.t2v.RSum", metric_label="RSum (en, t2v)")
+    assert fig.axes[1].get_ylabel() == "RSum (en, t2v)"
+    assert [tuple(l.get_xydata()[0]) for l in fig.axes[1].lines if l.get_marker() == "*"] == [(2, 60)]
     plt.close(fig)
     with pytest.raises(ValueError, match="no 'acc' column"):
         P.training_curves(_record([1, 2], 1), metric_key="acc")
