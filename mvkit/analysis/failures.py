@@ -364,9 +364,12 @@ def counterpart(captions: Sequence[Any], q: int, lang: str) -> int | None:
     """Index of query ``q``'s counterpart in ``lang`` (see :func:`cross_language_pairs`), or None."""
     if captions[q].lang == lang:
         return q
-    pairs = cross_language_pairs(captions, [lang])
-    hit = pairs[pairs["query"] == q]
-    return None if hit.empty else int(hit["other"].iloc[0])
+    roots = _translation_roots(captions)
+    same_sentence = [i for i, c in enumerate(captions) if c.lang == lang and roots[i] == roots[q]]
+    if same_sentence:
+        return same_sentence[0]
+    same_video = [i for i, c in enumerate(captions) if c.lang == lang and c.video_id == captions[q].video_id]
+    return same_video[0] if same_video else None
 
 
 # ---- two models ---------------------------------------------------------------------

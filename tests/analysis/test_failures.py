@@ -166,6 +166,8 @@ def test_cross_language_pairs_and_groups():
     assert F.translation_groups(caps) == [[0, 3], [1, 4]]
     assert F.counterpart(caps, 1, "de") == 4 and F.counterpart(caps, 1, "en") == 1
     assert F.counterpart(caps, 1, "fr") is None
+    for r in pairs.itertuples():                       # the single lookup agrees with the table
+        assert F.counterpart(caps, r.query, r.other_lang) == r.other
     # chains: a back-translation of a translation joins the original's group
     chain = caps + [CaptionRecord("c6", "v0", "en", "a red ring", kind="back-translated", source_id="c3")]
     assert [0, 3, 6] in F.translation_groups(chain)
