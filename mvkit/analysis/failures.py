@@ -35,8 +35,11 @@ def as_similarity(sim: Any) -> np.ndarray:
     NaNs are an error naming the rows, since they would make every rank meaningless.
     """
     if hasattr(sim, "detach"):
-        sim = sim.detach().cpu().numpy()
-    arr = np.asarray(sim, dtype=np.float64)
+        sim = sim.detach().cpu()
+        sim = (sim.float() if sim.dtype.itemsize < 4 else sim).numpy()   # NumPy has no bfloat16
+    arr = np.asarray(sim)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)   # float32 stays float32: large matrices are not doubled
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
