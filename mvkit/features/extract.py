@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="dataset folder or manifest (mvkit.data.load)")
     ap.add_argument("--encoder", default="mvkit-tiny", help="open_clip model name, checkpoint, local-dir:, or mvkit-tiny")
     ap.add_argument("--pretrained", default=None, help="open_clip pretrained tag (e.g. openai)")
-    ap.add_argument("--out", required=True, help="store folder (resumed if it exists)")
+    ap.add_argument("--out", default=None,
+                    help="store folder, resumed if it exists (default: <data>/features/<encoder>-f<frames>)")
     ap.add_argument("--frames", type=int, default=8, help="frames sampled per video (default 8)")
     ap.add_argument("--shard", default=None, help="i/n: this process's part (default: torchrun RANK/WORLD_SIZE)")
     ap.add_argument("--batch-size", type=int, default=16)
@@ -327,9 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-text", action="store_true", help="skip text features")
     args = ap.parse_args(argv)
 
+    import torch
+
     from mvkit.data import load
     from mvkit.features.encoders import create_encoder
 
+    if args.out is None:
+        args.out = str(Path(args.data) / "features" / store_dir_name(args.encoder, args.pretrained, args.frames))
+    if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+        args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
     dataset = load(args.data)
     enc = create_encoder(args.encoder, args.pretrained, device=args.device)
     store = extract_features(dataset, enc, args.out, num_frames=args.frames, shard=args.shard,

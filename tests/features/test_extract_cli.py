@@ -55,3 +55,12 @@ def test_ensure_store_builds_once_and_reuses(fakes, tmp_path):
     np.testing.assert_array_equal(open_store(p).frames("v03"), a)
     assert open_store(p).text_langs == ["en", "hi"]
     assert extract.store_dir_name("ViT-B-32", "openai", 8) == "ViT-B-32-openai-f8"
+
+
+def test_cli_default_out_is_under_the_data_folder(fakes, tmp_path):
+    data = tmp_path / "world"
+    data.mkdir()
+    assert extract.main(["--data", str(data), "--encoder", "fake", "--frames", "4", "--workers", "0",
+                         "--no-text"]) == 0
+    store = open_store(data / "features" / "fake-f4")
+    assert len(store.video_ids) == 10 and store.text_langs == []
