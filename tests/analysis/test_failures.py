@@ -199,3 +199,15 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="does not match"):
         F.failure_table(SIM[:2], _captions(), _videos(), confused_fn=fake_confused)
     assert isinstance(F.failure_table(SIM[[0, 4]], [_captions()[0], _captions()[4]], _videos()), pd.DataFrame)
+
+
+def test_similarity_dtypes():
+    import torch
+
+    assert F.as_similarity(np.ones((2, 3), dtype=np.float32)).dtype == np.float32   # not doubled
+    assert F.as_similarity(torch.ones(2, 3, dtype=torch.bfloat16)).dtype == np.float32
+    assert F.as_similarity(torch.ones(2, 3, dtype=torch.float64)).dtype == np.float64
+    assert F.as_similarity([[1, 2]]).dtype == np.float64
+    assert F.as_similarity(np.arange(3.0)).shape == (1, 3)
+    with pytest.raises(ValueError, match="shape"):
+        F.as_similarity(np.ones((2, 2, 2)))
