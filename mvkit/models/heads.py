@@ -102,7 +102,7 @@ class CrossAttentionHead(VideoHead):
 
     For text query t (already in the joint space) and frames F_v (projected to it):
         r_tv = MultiHeadAttention(Q = t, K = F_v, V = F_v)         (padded frames masked)
-        R_tv = LayerNorm(FC(r_tv) + r_tv),   s(t, v) = cos(t, R_tv)
+        R_tv = LayerNorm(Dropout(FC(r_tv)) + r_tv),   s(t, v) = cos(t, R_tv)
     (Madasu et al., MKTVR, ECIR 2023, eqs. 1-5; Gorti et al., X-Pool, CVPR 2022).
     The pooled video depends on the text, so ``score`` forms a ``[Bt, Bv, E]`` tensor:
     evaluate in chunks (never the full [videos, texts, dim] tensor).
@@ -140,11 +140,16 @@ class CrossAttentionHead(VideoHead):
         h, dh = k.shape[2], k.shape[3]
         q = self.q(text_emb).view(bt, h, dh)
         logits = torch.einsum("ahd,bthd->abht", q, k) / math.sqrt(dh)       # [Bt, Bv, H, T]
-        valid = attention_mask(mask)
-        logits = logits.masked_fill(~valid[None, :, None, :], float("-inf"))
+        logits = logits.masked_fill(~attention_mask(mask)[None, :, None, :], float("-inf"))
         attn = logits.softmax(-1)
-        r = self.out(torch.einsum("abht,bthd->abhd", attn, v).reshape(bt, -1, e))   # [Bt, Bv, E]
-        pooled = F.normalize(self.ln(self.drop(self.fc(r)) + r), dim=-1)
+        # out() and fc() are linear, so they are applied to each video's values once instead
+        # of to every (text, video) pair: r = out(attn . v) = attn . (W_out v) + b_out, and
+        # fc(r) = attn . (W_fc W_out v) + W_fc b_out + b_fc. Same numbers, ~8x fewer FLOPs.
+        u = torch.einsum("bthd,ehd->bthe", v, self.out.weight.view(e, h, dh))   # [Bv, T, H, E]
+        u_fc = u @ self.fc.weight.t()
+        r = torch.einsum("abht,bthe->abe", attn, u) + self.out.bias
+        fc_r = torch.einsum("abht,bthe->abe", attn, u_fc) + (self.fc(self.out.bias))
+        pooled = F.normalize(self.ln(self.drop(fc_r) + r), dim=-1)
         return torch.einsum("ae,abe->ab", text_emb, pooled)
 
 

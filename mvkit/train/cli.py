@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         warmup=a.warmup, grad_clip=a.grad_clip, seed=a.seed, text_mode=a.text_mode, ml_store=a.ml_store,
         device=a.device, threads=a.threads, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
     )
-    rec = fit(cfg)
+    try:
+        rec = fit(cfg)
+    except (ValueError, FileNotFoundError, KeyError) as e:   # bad input: say what, not a traceback
+        print(f"mvkit train: {e}", file=sys.stderr)
+        return 2
     from mvkit.train import ddp
     if ddp.world()[0] != 0:
         return 0

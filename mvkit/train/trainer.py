@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -209,7 +210,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     device = setup(cfg.seed, cfg.device)
     rank, world = ddp.init_from_env(device)
     if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", rank % torch.cuda.device_count())
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
         torch.cuda.set_device(device)
     dataset = dataset if dataset is not None else _open(cfg.data, "data")
     store = store if store is not None else _open(cfg.store, "store")
