@@ -1,0 +1,275 @@
+"""Run named training variants once, keep per-query test ranks, compare them with paired statistics.
+
+A :class:`Variant` is a name plus overrides of a base :class:`~mvkit.train.TrainConfig`
+(and optionally an objective, a data key and a train-video fraction). :func:`run_variants`
+trains each under ``<out>/<name>/`` (``run.json`` from the trainer) and then ranks *every*
+human test caption of every language against the test videos, writing ``ranks.json``;
+a variant with both files and the same config is skipped, a killed one resumes from its
+checkpoint. :func:`compare` and :func:`per_language_compare` then test differences on the
+same queries (paired bootstrap CI, paired permutation p-value: ``mvkit.metrics.paired_test``),
+and :func:`interaction_test` tests a difference of differences (does A lose less than B
+when a condition changes?).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mvkit.data.records import RetrievalDataset
+from mvkit.io import atomic_write_json, read_json
+from mvkit.train import RunRecord, TrainConfig, fit
+from mvkit.train.objectives import Objective
+
+RANKS_FILE = "ranks.json"
+RUN_FILE = "run.json"
+# config fields that do not change what a finished run computed
+_IGNORED = {"resume", "device", "out", "threads", "data", "store"}
+
+
+@dataclass
+class Variant:
+    """One training run of an ablation.
+
+    overrides: TrainConfig fields (e.g. ``{"loss": "vse++"}``, ``{"head": "fusion"}``);
+    data: key into the ``data`` mapping given to :func:`run_variants` (several worlds);
+    train_fraction: keep this seeded share of the training videos (scarce-data studies);
+    objective: ``f(done: dict[name, RunRecord]) -> Objective`` for losses beyond
+    ``loss(sim, pos)``; it sees the variants finished before it (e.g. a teacher);
+    label: a short description for tables.
+    """
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    data: str = "default"
+    train_fraction: float | None = None
+    objective: Callable[[dict[str, RunRecord]], Objective] | None = None
+    label: str = ""
+
+
+@dataclass
+class Ranks:
+    """Per-query text->video ranks of one run on the test split (all human captions)."""
+
+    caption_ids: list[str]
+    langs: list[str]
+    t2v: np.ndarray
+
+    def select(self, keep: Iterable[str] | None = None, langs: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(caption ids, ranks) of the queries in ``keep`` (caption ids) and/or ``langs``, sorted by id."""
+        keep_set = None if keep is None else set(keep)
+        lang_set = None if langs is None else set(langs)
+        rows = [i for i, (c, l) in enumerate(zip(self.caption_ids, self.langs))
+                if (keep_set is None or c in keep_set) and (lang_set is None or l in lang_set)]
+        rows.sort(key=lambda i: self.caption_ids[i])
+        return [self.caption_ids[i] for i in rows], self.t2v[rows]
+
+
+def subsample_train(dataset: RetrievalDataset, fraction: float, seed: int = 0) -> RetrievalDataset:
+    """The dataset with only a seeded ``fraction`` of its training videos (val/test untouched)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"train_fraction must be in (0, 1], got {fraction}")
+    train = sorted(v.video_id for v in dataset.videos if v.split == "train")
+    k = max(2, int(round(fraction * len(train))))
+    keep_train = set(np.asarray(train)[np.random.default_rng([seed, 7]).permutation(len(train))[:k]].tolist())
+    videos = [v for v in dataset.videos if v.split != "train" or v.video_id in keep_train]
+    keep = {v.video_id for v in videos}
+    return RetrievalDataset(dataset.name, dataset.root, videos, [c for c in dataset.captions if c.video_id in keep],
+                            [p for p in dataset.partial_labels if p.video_id in keep],
+                            {**dataset.meta, "train_fraction": fraction}, source=dataset.source)
+
+
+@torch.no_grad()
+def query_ranks(model: Any, dataset: RetrievalDataset, store: Any, split: str = "test") -> Ranks:
+    """Rank every human caption of ``split`` (all languages) against the split's videos."""
+    from mvkit.metrics import ranks
+    from mvkit.train.data import build_split
+    from mvkit.train.evaluate import embed_split
+
+    data = build_split(dataset, store, split, model.streams, kinds=["human"])
+    if model.text.ml_dim and data.ml_text is None:
+        data.ml_text = data.text
+    te, ve = embed_split(model, data, next(model.parameters()).device)
+    sim = model.similarity_matrix(te, ve)
+    pos = data.caption_video[:, None] == torch.arange(sim.shape[1])[None, :]
+    r = ranks(sim, pos).cpu().numpy().astype(np.int64)
+    return Ranks([c.caption_id for c in data.captions], data.langs, r)
+
+
+def write_ranks(path: str | Path, r: Ranks) -> None:
+    atomic_write_json(path, {"caption_ids": r.caption_ids, "langs": r.langs, "t2v": r.t2v.tolist()}, indent=None)
+
+
+def load_ranks(run_dir: str | Path) -> Ranks:
+    """The ``ranks.json`` of a finished variant (its directory or any file in it)."""
+    p = Path(run_dir)
+    p = p if p.is_dir() else p.parent
+    d = read_json(p / RANKS_FILE)
+    t2v = np.asarray(d["t2v"], dtype=np.int64)
+    if len(t2v) != len(d["caption_ids"]) or len(t2v) != len(d["langs"]):
+        raise ValueError(f"{p / RANKS_FILE}: caption_ids, langs and t2v differ in length")
+    return Ranks(list(d["caption_ids"]), list(d["langs"]), t2v)
+
+
+def _comparable(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cfg.items() if k not in _IGNORED}
+
+
+def variant_config(v: Variant, base: TrainConfig, out: Path) -> TrainConfig:
+    """The TrainConfig of a variant: base + overrides, its own output directory, resumable."""
+    return replace(base, **v.overrides, out=str(out / v.name), resume=True)
+
+
+def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str | Path, *,
+                 data: Mapping[str, tuple[RetrievalDataset, Any]], seed_offset: int = 0,
+                 log: Callable[[str], None] = print) -> list[RunRecord]:
+    """Train each variant (or reuse its finished record) and write its per-query test ranks.
+
+    data: ``{key: (dataset, store)}`` already opened (a variant names its key). A variant
+    whose ``run.json`` and ``ranks.json`` exist with the same config is skipped; one whose
+    config changed is retrained from scratch; a killed one resumes from ``last.safetensors``.
+    Returns the records in order (each with ``.run_dir``).
+    """
+    out = Path(out)
+    done: dict[str, RunRecord] = {}
+    records = []
+    for v in variants:
+        cfg = variant_config(v, base_config, out)
+        cfg = replace(cfg, seed=cfg.seed + seed_offset)
+        run_dir = Path(cfg.out)
+        if v.data not in data:
+            raise ValueError(f"variant {v.name!r}: unknown data key {v.data!r}; have {sorted(data)}")
+        dataset, store = data[v.data]
+        if v.train_fraction is not None:
+            dataset = subsample_train(dataset, v.train_fraction, cfg.seed)
+        rec = None
+        if (run_dir / RUN_FILE).exists() and (run_dir / RANKS_FILE).exists():
+            rec = RunRecord.read(run_dir / RUN_FILE)
+            if _comparable(rec.config) != _comparable(asdict(cfg)):
+                log(f"[claims] {v.name}: config changed, retraining")
+                shutil.rmtree(run_dir)
+                rec = None
+            else:
+                log(f"[claims] {v.name}: finished earlier, reusing {run_dir / RUN_FILE}")
+        if rec is None:
+            if (run_dir / "last.safetensors").exists() and not (run_dir / RANKS_FILE).exists():
+                saved = read_json(run_dir / RUN_FILE)["config"] if (run_dir / RUN_FILE).exists() else None
+                if saved is not None and _comparable(saved) != _comparable(asdict(cfg)):
+                    shutil.rmtree(run_dir)
+            objective = v.objective(done) if v.objective is not None else None
+            rec = fit(cfg, objective=objective, dataset=dataset, store=store)
+            write_ranks(run_dir / RANKS_FILE, query_ranks(rec.model, dataset, store))  # type: ignore[attr-defined]
+            log(f"[claims] {v.name}: epoch {rec.selection['selected_epoch']} selected on val, "
+                f"{rec.timings['total_seconds']:.1f}s")
+        rec.run_dir = run_dir  # type: ignore[attr-defined]
+        done[v.name] = rec
+        records.append(rec)
+    return records
+
+
+def run_dir_of(record: RunRecord | str | Path) -> Path:
+    if isinstance(record, (str, Path)):
+        return Path(record)
+    d = getattr(record, "run_dir", None) or Path(record.config["out"])
+    return Path(d)
+
+
+Runs = Any   # a RunRecord or run directory, or a list of them (one per seed: queries pooled)
+
+
+def _name(runs: Runs) -> str:
+    return run_dir_of(runs[0] if isinstance(runs, (list, tuple)) else runs).name
+
+
+def selected_ranks(runs: Runs, keep: Iterable[str] | None = None,
+                   langs: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """(query ids, ranks) of one run, or of several seeds' runs concatenated (ids ``<k>/<caption>``)."""
+    if not isinstance(runs, (list, tuple)):
+        return load_ranks(run_dir_of(runs)).select(keep, langs)
+    ids, parts = [], []
+    for k, r in enumerate(runs):
+        i, x = load_ranks(run_dir_of(r)).select(keep, langs)
+        ids += [f"{k}/{c}" for c in i]
+        parts.append(x)
+    return ids, np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def paired(a: Runs, b: Runs, *, metric: str = "R1", keep: Iterable[str] | None = None,
+           langs: Iterable[str] | None = None, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Paired test of A vs B on the same test queries (optionally a subset): a dict row.
+
+    A and B may be lists of runs, one per training seed: query q of seed k is paired with
+    query q of seed k (the pooled sample treats seed x query as the unit).
+    """
+    from mvkit.metrics import paired_test
+
+    keep = None if keep is None else set(keep)
+    ids_a, ra = selected_ranks(a, keep, langs)
+    ids_b, rb = selected_ranks(b, keep, langs)
+    if ids_a != ids_b:
+        raise ValueError(f"{_name(a)} and {_name(b)} ranked different queries; cannot pair them")
+    if not ids_a:
+        raise ValueError(f"no queries selected for {_name(a)} vs {_name(b)}")
+    t = paired_test(ra, rb, metric, n_boot=n_boot, n_perm=n_boot, seed=seed)
+    return {"A": t.a, "B": t.b, "diff": t.difference, "low": t.low, "high": t.high, "p": t.p_value,
+            "n_queries": len(ids_a), "metric": metric}
+
+
+def compare(records: Sequence[RunRecord | str | Path], baseline: RunRecord | str | Path, *,
+            metric: str = "R1", keep: Iterable[str] | None = None, langs: Iterable[str] | None = None,
+            n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """One row per record: its metric vs the baseline's on the same queries, diff [95% CI], p."""
+    keep = None if keep is None else list(keep)
+    langs = None if langs is None else list(langs)
+    rows = []
+    for r in records:
+        row = paired(r, baseline, metric=metric, keep=keep, langs=langs, n_boot=n_boot, seed=seed)
+        rows.append({"variant": _name(r), "baseline": _name(baseline), **row})
+    return pd.DataFrame(rows)
+
+
+def per_language_compare(a: RunRecord | str | Path, b: RunRecord | str | Path, langs: Sequence[str] | None = None,
+                         *, metric: str = "R1", n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """A vs B per test language (paired on that language's queries), one row per language."""
+    first = a[0] if isinstance(a, (list, tuple)) else a
+    langs = list(langs) if langs is not None else sorted(set(load_ranks(run_dir_of(first)).langs))
+    rows = [{"language": l, **paired(a, b, metric=metric, langs=[l], n_boot=n_boot, seed=seed)} for l in langs]
+    return pd.DataFrame(rows)
+
+
+def _hits(r: np.ndarray, metric: str) -> np.ndarray:
+    if metric not in ("R1", "R5", "R10"):
+        raise ValueError(f"interaction_test needs a per-query mean metric (R1, R5, R10), got {metric!r}")
+    return 100.0 * (r <= int(metric[1:]))
+
+
+def interaction_test(a_low, a_high, b_low, b_high, *, metric: str = "R1", keep=None, langs=None,
+                     n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Does A lose less than B from condition 'low' to 'high'? Paired over the same queries.
+
+    Statistic: (A_high - A_low) - (B_high - B_low) of a recall (a mean of per-query hits, so
+    the contrast is the mean of per-query contrasts c_q). CI: bootstrap over queries;
+    p-value: two-sided sign-flip permutation of c_q (exchangeable under H0 of no interaction).
+    Returns A = A_high - A_low, B = B_high - B_low, diff = A - B.
+    """
+    keep = None if keep is None else set(keep)
+    sel = [selected_ranks(x, keep, langs) for x in (a_low, a_high, b_low, b_high)]
+    if any(s[0] != sel[0][0] for s in sel):
+        raise ValueError("interaction_test: the four runs ranked different queries")
+    h = [_hits(s[1], metric) for s in sel]
+    c = (h[1] - h[0]) - (h[3] - h[2])
+    rng = np.random.default_rng(seed)
+    q = len(c)
+    boots = c[rng.integers(0, q, size=(n_boot, q))].mean(axis=1)
+    low, high = np.quantile(boots, [0.025, 0.975])
+    obs = c.mean()
+    flips = np.where(rng.random((n_boot, q)) < 0.5, -1.0, 1.0)
+    hits = int((np.abs((flips * c).mean(axis=1)) >= abs(obs) - 1e-12).sum())
+    return {"A": float((h[1] - h[0]).mean()), "B": float((h[3] - h[2]).mean()), "diff": float(obs),
+            "low": float(low), "high": float(high), "p": (1 + hits) / (1 + n_boot), "n_queries": q,
+            "metric": f"d{metric}"}

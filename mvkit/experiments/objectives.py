@@ -1,0 +1,272 @@
+"""Training objectives the claims need beyond ``loss(sim, pos)``, via the trainer's Objective hook.
+
+Each class plugs into ``mvkit.train.fit(config, objective=...)`` (see
+``mvkit.train.objectives``): ``prepare`` builds lookup tables once from the training split,
+``forward`` turns one step's embeddings into a scalar loss. They live here rather than in
+``mvkit.train`` because each is one experiment's reading of a paper:
+
+* :class:`PartialOrderObjective` -- RUDDER: triplet hinge + partial-order loss over each
+  batch video's probe captions (positive / partial / negative, ``partial.jsonl``);
+* :class:`C2KDObjective` -- C2KD: contrastive + distillation of a frozen English teacher's
+  text-video similarities into the non-English rows;
+* :class:`NRCCRObjective` -- NRCCR: hinge on source (English) and machine-translated views
+  plus back-translation consistency;
+* :class:`DCOTObjective` -- DCOT: optimal-transport pair confidences weighting InfoNCE on
+  machine-translated rows, with the cross-lingual -> cross-modal curriculum.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mvkit.losses import C2KDLoss, DCOTLoss, HingeLoss, InfoNCE, NRCCRLoss, PartialOrderLoss
+from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
+from mvkit.models.fusion import Emb, RetrievalModel
+from mvkit.models.text import TextBatch
+from mvkit.train.objectives import Objective, StepInput, TrainContext
+
+
+def _embed_features(model: RetrievalModel, feats: Tensor, is_en: Tensor) -> Emb:
+    """Project cached text features (frozen text mode) into the model's spaces."""
+    return model.embed_text(TextBatch(feats, is_en))
+
+
+def _text_text(model: RetrievalModel, a: Emb, b: Emb) -> Tensor:
+    """``[Na, Nb]`` text-text similarity in the joint space: weighted sum over spaces of dot products."""
+    return sum(model.weights[k] * (a[k] @ b[k].T) for k in model.text_projs)  # type: ignore[return-value]
+
+
+def _row_lookup(ctx: TrainContext, source_of: Sequence[str | None], langs: Sequence[str],
+                kinds: Sequence[str], what: str) -> tuple[Tensor, Tensor]:
+    """Cached features of the captions named in ``source_of`` (one per training row).
+
+    Returns ``(features [N, D], found [N] bool)``; rows whose caption is missing get zeros
+    and ``found`` False (their terms are skipped).
+    """
+    other = ctx.build_split("train", langs=list(langs), kinds=list(kinds))
+    if other.text is None:
+        raise ValueError(f"{what}: needs cached text features (text_mode='frozen')")
+    index = {c.caption_id: i for i, c in enumerate(other.captions)}
+    rows = torch.tensor([index.get(s, -1) if s else -1 for s in source_of], dtype=torch.long)
+    found = rows >= 0
+    feats = torch.zeros(len(rows), other.text.shape[1])
+    feats[found] = other.text[rows[found]]
+    return feats, found
+
+
+class PartialOrderObjective(Objective):
+    """RUDDER (Kumar et al., ICMI 2021): hinge triplet loss + ``weight`` x the partial-order loss.
+
+    For the batch's videos the columns are the batch's captions (the row's own caption is the
+    anchor, label 0; captions of the same video 0; of other videos 2) followed by the probe
+    captions of the batch's videos: a video's own probes carry their ``partial.jsonl`` label,
+    the other videos' probes are ignored (-1: a probe written for one clip is not known to be
+    a negative for another). ``probes`` maps video_id -> [(probe feature [D], label)].
+    """
+
+    name = "partial-order"
+
+    def __init__(self, probes: Mapping[str, Sequence[tuple[np.ndarray, int]]], weight: float = 1.0,
+                 margin: float = 0.2, max_violation: bool = True, **po_kwargs: Any) -> None:
+        super().__init__()
+        self.probes, self.weight = probes, weight
+        self.hinge = HingeLoss(margin=margin, max_violation=max_violation)
+        self.po = PartialOrderLoss(**po_kwargs)
+        self._kw = {"weight": weight, "margin": margin, "max_violation": max_violation, **po_kwargs}
+
+    def prepare(self, ctx: TrainContext) -> None:
+        feats, owner, labels = [], [], []
+        for vrow, vid in enumerate(ctx.train.video_ids):
+            for f, lab in self.probes.get(vid, ()):
+                feats.append(np.asarray(f, dtype=np.float32))
+                owner.append(vrow)
+                labels.append(int(lab))
+        if not feats:
+            raise ValueError("PartialOrderObjective: no probe captions for any training video")
+        self.p_feats = torch.from_numpy(np.stack(feats))
+        self.p_owner = torch.tensor(owner)
+        self.p_label = torch.tensor(labels)
+
+    def forward(self, step: StepInput) -> Tensor:
+        loss = self.hinge(step.sim, step.pos)
+        vrows = step.video_index.cpu()
+        sel = torch.isin(self.p_owner, vrows).nonzero().squeeze(1)
+        if not len(sel) or not self.weight:
+            return loss
+        dev = step.sim.device
+        pe = _embed_features(step.model, self.p_feats[sel].to(dev), torch.ones(len(sel), dtype=torch.bool, device=dev))
+        probe_sim = step.model.score(pe, step.video_emb).T               # [B videos, P probes]
+        sim = torch.cat([step.sim.T, probe_sim], dim=1)                  # video b vs captions
+        b = len(vrows)
+        lab_batch = torch.where(step.pos.T.cpu(), POSITIVE, NEGATIVE)    # same video: positive
+        own = self.p_owner[sel][None, :] == vrows[:, None]               # [B, P]
+        lab_probe = torch.where(own, self.p_label[sel][None, :], torch.full_like(own, IGNORE, dtype=torch.long))
+        labels = torch.cat([lab_batch.long(), lab_probe.long()], dim=1).to(dev)
+        anchor = torch.arange(b, device=dev)
+        return loss + self.weight * self.po(sim, labels, anchor)
+
+    def describe(self) -> dict[str, Any]:
+        return {"objective": self.name, "loss": "vse++ hinge + partial_order", "loss_kwargs": self._kw}
+
+
+class C2KDObjective(Objective):
+    """C2KD (Rouditchenko et al., 2022): L = b InfoNCE + (1 - b) KD over the non-English rows.
+
+    The teacher is a frozen model trained on English; for each training caption it scores the
+    English caption ``<video>#en#0`` of the same video against the batch's videos. The student
+    (the model being trained) scores the caption itself; KL(teacher || student) row- and
+    column-wise over the non-English rows (``C2KDLoss``). Teacher embeddings are computed once
+    in ``prepare`` (plain tensors, not parameters: the teacher is never optimised).
+    """
+
+    name = "c2kd"
+
+    def __init__(self, teacher: RetrievalModel, balance: float = 0.1, temperature: float = 0.1,
+                 contrastive_temperature: float = 0.05) -> None:
+        super().__init__()
+        self.balance = balance
+        self.kd = C2KDLoss(temperature=temperature)
+        self.nce = InfoNCE(temperature=contrastive_temperature)
+        self._teacher = [teacher.eval()]          # a list: keeps it out of the module's parameters
+        self._kw = {"balance": balance, "temperature": temperature,
+                    "contrastive_temperature": contrastive_temperature}
+
+    @torch.no_grad()
+    def prepare(self, ctx: TrainContext) -> None:
+        teacher = self._teacher[0].to(ctx.device)
+        src = [f"{c.video_id}#en#0" for c in ctx.train.captions]
+        feats, found = _row_lookup(ctx, src, ["en"], ["human"], "C2KDObjective")
+        self.found = found
+        self.t_text = _embed_features(teacher, feats.to(ctx.device), torch.ones(len(src), dtype=torch.bool, device=ctx.device))
+        vid = torch.arange(len(ctx.train.video_ids))
+        parts = [teacher.embed_video(ctx.train.video_batch(vid[i:i + 512]).to(ctx.device)) for i in range(0, len(vid), 512)]
+        self.t_video = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        self.is_en = ctx.train.is_en.clone()
+
+    def forward(self, step: StepInput) -> Tensor:
+        loss = self.balance * self.nce(step.sim, step.pos)
+        ci, vi = step.caption_index.cpu(), step.video_index.cpu()
+        rows = (~self.is_en[ci]) & self.found[ci]
+        if not rows.any():
+            return loss
+        teacher = self._teacher[0]
+        with torch.no_grad():
+            t_sim = teacher.score({k: v[ci[rows]] for k, v in self.t_text.items()},
+                                  {k: v[vi] for k, v in self.t_video.items()})
+        rows = rows.to(step.sim.device)
+        return loss + (1 - self.balance) * self.kd(step.sim[rows], t_sim.to(step.sim))
+
+    def describe(self) -> dict[str, Any]:
+        return {"objective": self.name, "loss": "b*infonce + (1-b)*c2kd (frozen English teacher)",
+                "loss_kwargs": self._kw}
+
+
+class _TranslationObjective(Objective):
+    """Shared set-up of the noise-robust objectives: which rows are machine translations, and
+    the cached features of each translation's English source and back-translation."""
+
+    def prepare(self, ctx: TrainContext) -> None:
+        caps = ctx.train.captions
+        self.is_mt = torch.tensor([c.kind == "machine-translated" for c in caps])
+        src = [c.source_id if c.kind == "machine-translated" else None for c in caps]
+        back = [f"{c.source_id.split('#')[0]}#en2{c.lang}2en#0" if c.kind == "machine-translated" and c.source_id
+                else None for c in caps]
+        self.src_feat, self.src_found = _row_lookup(ctx, src, ["en"], ["human"], type(self).__name__)
+        self.back_feat, self.back_found = _row_lookup(ctx, back, ["en"], ["back-translated"], type(self).__name__)
+        self.mt_feat = ctx.train.text
+
+    def _mt_rows(self, step: StepInput) -> Tensor:
+        ci = step.caption_index.cpu()
+        return self.is_mt[ci] & self.src_found[ci]
+
+
+class NRCCRObjective(_TranslationObjective):
+    """NRCCR (Wang et al., ACM MM 2022) on the batch: H(other rows) + NRCCR(translated rows).
+
+    For the machine-translated rows: sim_src = their English sources vs the batch's videos,
+    sim_tgt = the rows themselves, sim_back = sources vs back-translations (text-text in the
+    joint space, diagonal positives). The cross-attention similarity and feature views need
+    a cross-attention text module that the frozen-feature models lack; they are skipped
+    (``NRCCRLoss`` treats them as optional). Other rows (English) get the same hinge.
+    """
+
+    name = "nrccr"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__()
+        self.loss = NRCCRLoss(**kw)
+        self._kw = kw
+
+    def forward(self, step: StepInput) -> Tensor:
+        mt = self._mt_rows(step).to(step.sim.device)
+        other = ~mt
+        total = step.sim.new_zeros(())
+        if other.any():
+            total = total + self.loss.hinge(step.sim[other], step.pos[other])
+        if mt.any():
+            ci = step.caption_index.cpu()[mt.cpu()]
+            dev = step.sim.device
+            ones = torch.ones(len(ci), dtype=torch.bool, device=dev)
+            src = _embed_features(step.model, self.src_feat[ci].to(dev), ones)
+            back = _embed_features(step.model, self.back_feat[ci].to(dev), ones)
+            sim_src = step.model.score(src, step.video_emb)
+            sim_back = _text_text(step.model, src, back) if bool(self.back_found[ci].all()) else None
+            total = total + self.loss(sim_src, step.sim[mt], step.pos[mt], sim_back=sim_back)
+        return total
+
+    def describe(self) -> dict[str, Any]:
+        return {"objective": self.name, "loss": "hinge + nrccr (source, target, back-translation views)",
+                "loss_kwargs": self._kw}
+
+
+class DCOTObjective(_TranslationObjective):
+    """DCOT (2024): InfoNCE on the other rows + OT-confidence-weighted InfoNCE on translated rows.
+
+    The cross-lingual view compares each translation with its English source in the
+    *pretrained* text encoder's space (cosine of the cached features: a fixed judge of
+    translations, as the loss's curriculum assumes); the cross-modal view is the batch's
+    text-video similarity. The curriculum's epoch comes from a step counter (a buffer, so
+    resuming keeps it) divided by the steps per epoch of the trainer's sampler.
+    """
+
+    name = "dcot"
+
+    def __init__(self, epochs: int, **kw: Any) -> None:
+        super().__init__()
+        kw.setdefault("curriculum_epochs", max(1, epochs))
+        self.loss = DCOTLoss(**kw)
+        self.nce = InfoNCE(temperature=self.loss.temperature)
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self._kw = kw
+
+    def prepare(self, ctx: TrainContext) -> None:
+        super().prepare(ctx)
+        from mvkit.train.sampler import UniqueVideoBatchSampler
+
+        self.steps_per_epoch = max(1, len(UniqueVideoBatchSampler(
+            ctx.train.caption_video.numpy(), ctx.config.batch_size, ctx.config.seed)))
+        norm = lambda x: torch.nn.functional.normalize(x, dim=-1)  # noqa: E731
+        self.mt_unit, self.src_unit = norm(self.mt_feat), norm(self.src_feat)
+
+    def forward(self, step: StepInput) -> Tensor:
+        epoch = int(self.steps_done) // self.steps_per_epoch
+        if self.training:
+            self.steps_done += 1
+        mt = self._mt_rows(step).to(step.sim.device)
+        total = step.sim.new_zeros(())
+        if (~mt).any():
+            total = total + self.nce(step.sim[~mt], step.pos[~mt])
+        if mt.any():
+            ci = step.caption_index.cpu()[mt.cpu()]
+            sim_st = (self.src_unit[ci] @ self.mt_unit[ci].T).to(step.sim)
+            vi = step.video_index[mt]
+            pos_st = vi[:, None] == vi[None, :]          # translations of one source share it
+            total = total + self.loss(step.sim[mt], step.pos[mt], sim_st, epoch, pos_st)
+        return total
+
+    def describe(self) -> dict[str, Any]:
+        return {"objective": self.name, "loss": "infonce + dcot (OT confidences, lingual->modal curriculum)",
+                "loss_kwargs": self._kw}

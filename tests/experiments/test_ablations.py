@@ -1,0 +1,116 @@
+"""run_variants on a tiny fake world with the embedded world's caption ids: every claim objective
+trains, finished runs are reused, ranks match a brute-force ranking, subsampling is seeded."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.experiments.ablations import Variant, load_ranks, run_variants, subsample_train, query_ranks
+from mvkit.experiments.objectives import C2KDObjective, DCOTObjective, NRCCRObjective, PartialOrderObjective
+from mvkit.train import TrainConfig
+
+_spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parents[1] / "train" / "conftest.py")
+_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conf)
+
+
+def make_translation_world(n: int = 40, d: int = 12, seed: int = 0):
+    """Videos with a latent z; English captions, machine translations into de (with their
+    source ids) and back-translations, named like the embedded world's captions."""
+    rng = np.random.default_rng(seed)
+    A, W = rng.normal(size=(4, 16)), rng.normal(size=(4, d))
+    videos, caps, frames, text = [], [], {}, {"en": ([], []), "de": ([], [])}
+    for i in range(n):
+        vid, z = f"v{i:03d}", rng.normal(size=4)
+        split = "train" if i < n * 0.6 else ("val" if i < n * 0.8 else "test")
+        videos.append(VideoRecord(vid, f"videos/{vid}.mp4", split))
+        frames[vid] = {"appearance": (z @ A + 0.3 * rng.normal(size=(4, 16))).astype(np.float32)}
+
+        def add(cid, lang, kind, src=None):
+            caps.append(CaptionRecord(cid, vid, lang, cid, kind, src))
+            text[lang][0].append(cid)
+            text[lang][1].append((z @ W + 0.3 * rng.normal(size=d)).astype(np.float32))
+        add(f"{vid}#en#0", "en", "human")
+        add(f"{vid}#de#0", "de", "human")
+        if split == "train":
+            add(f"{vid}#en2de#0", "de", "machine-translated", f"{vid}#en#0")
+            add(f"{vid}#en2de2en#0", "en", "back-translated", f"{vid}#en2de#0")
+    store = _conf.FakeStore(frames, {l: (ids, np.stack(a)) for l, (ids, a) in text.items()}, {"appearance": 16})
+    return RetrievalDataset("fake", ".", videos, caps, source="fake"), store
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make_translation_world()
+
+
+def _base(**kw):
+    return TrainConfig(**{"epochs": 2, "batch_size": 8, "threads": 1, "bootstrap": 0, **kw})
+
+
+def test_every_claim_objective_trains_and_runs_are_reused(world, tmp_path):
+    ds, store = world
+    rng = np.random.default_rng(1)
+    probes = {v.video_id: [(rng.normal(size=12).astype(np.float32), lab) for lab in (0, 1, 2, 2)]
+              for v in ds.videos}
+    tt = {"train_select": ["en:human", "de:machine-translated"], "langs": None, "kinds": None,
+          "eval_langs": ["en", "de"]}
+    from mvkit.train import load_model
+    vs = [Variant("teacher", {"langs": ["en"], "kinds": ["human"]}),
+          Variant("po", {"langs": ["en"], "kinds": ["human"]}, objective=lambda d: PartialOrderObjective(probes)),
+          Variant("c2kd", tt, objective=lambda d: C2KDObjective(load_model(d["teacher"].paths["best"]))),
+          Variant("nrccr", tt, objective=lambda d: NRCCRObjective()),
+          Variant("dcot", tt, objective=lambda d: DCOTObjective(2)),
+          Variant("scarce", {"langs": ["en"], "kinds": ["human"]}, train_fraction=0.5)]
+    logs = []
+    recs = run_variants(vs, _base(), tmp_path, data={"default": (ds, store)}, log=logs.append)
+    assert [r.objective["objective"] for r in recs] == ["contrastive", "partial-order", "c2kd", "nrccr", "dcot",
+                                                         "contrastive"]
+    for r in recs:
+        h = r.selection["history"]
+        assert len(h) == 2 and all(np.isfinite(x["loss"]) for x in h)
+        ranks = load_ranks(r.run_dir)
+        assert len(ranks.t2v) == 16 and set(ranks.langs) == {"en", "de"}      # 8 test videos x 2 langs
+    assert recs[-1].data["train"]["videos"] == 12                               # half of 24 train videos
+    # the DCOT curriculum counted every training step (a buffer, so resume keeps it)
+    assert recs[4].objective["loss_kwargs"]["curriculum_epochs"] == 2
+    # a second call reuses every finished run and trains nothing
+    logs.clear()
+    again = run_variants(vs, _base(), tmp_path, data={"default": (ds, store)}, log=logs.append)
+    assert all("finished earlier" in m for m in logs) and len(again) == len(vs)
+    # a changed config retrains that variant only
+    logs.clear()
+    run_variants([Variant("teacher", {"langs": ["en"], "kinds": ["human"], "lr": 1e-3})], _base(), tmp_path,
+                 data={"default": (ds, store)}, log=logs.append)
+    assert "config changed" in logs[0]
+
+
+def test_query_ranks_match_brute_force(world, tmp_path):
+    ds, store = world
+    rec = run_variants([Variant("m", {"langs": ["en"], "kinds": ["human"]})], _base(epochs=1), tmp_path,
+                       data={"default": (ds, store)}, log=lambda m: None)[0]
+    r = query_ranks(rec.model, ds, store)
+    from mvkit.train.data import build_split
+    data = build_split(ds, store, "test", ["appearance"], kinds=["human"])
+    with torch.no_grad():
+        sim = rec.model.similarity(data.text_batch(torch.arange(len(data.captions))),
+                                   data.video_batch(torch.arange(len(data.video_ids))))
+    for i, v in enumerate(data.caption_video.tolist()):
+        assert r.t2v[i] == 1 + int((sim[i] >= sim[i, v]).sum()) - 1    # pessimistic: ties count ahead
+    assert r.caption_ids == [c.caption_id for c in data.captions]
+
+
+def test_subsample_train_is_seeded_and_keeps_eval_splits(world):
+    ds, _ = world
+    a, b = subsample_train(ds, 0.25, seed=3), subsample_train(ds, 0.25, seed=3)
+    assert [v.video_id for v in a.videos] == [v.video_id for v in b.videos]
+    assert sum(v.split == "train" for v in a.videos) == 6
+    assert sum(v.split != "train" for v in a.videos) == sum(v.split != "train" for v in ds.videos)
+    assert {c.video_id for c in a.captions} <= {v.video_id for v in a.videos}
+    with pytest.raises(ValueError, match="train_fraction"):
+        subsample_train(ds, 0.0)
