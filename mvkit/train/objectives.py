@@ -5,9 +5,10 @@ The trainer embeds a batch, gathers the embeddings across ranks, and hands a
 ``loss(sim, pos)`` from :func:`mvkit.losses.create_loss`; loss families that need more
 than (sim, pos) plug in here without touching the trainer:
 
-* C2KD: student (non-English) similarities vs an English teacher on the same videos —
-  ``prepare`` builds the English counterparts (``ctx.build_split``), ``forward`` embeds
-  them for ``step.caption_index`` and calls the C2KD loss;
+* C2KD (built in, :class:`C2KD`, ``--loss c2kd``): student (non-English) similarities vs
+  an English teacher on the same videos — ``prepare`` builds the English counterparts
+  (``ctx.build_split``), ``forward`` embeds them for ``step.caption_index`` and calls
+  :class:`mvkit.losses.C2KDLoss`;
 * the partial-order loss: ``forward`` looks up ``ctx.dataset.partial_labels`` for the
   batch's (video, caption) pairs.
 
@@ -26,7 +27,7 @@ and ``fit(config, objective=MyObjective(...))``. ``step.caption_index`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -45,6 +46,7 @@ class TrainContext:
     model: RetrievalModel
     build_split: Callable[..., Any]  # mvkit.train.data.build_split, bound to dataset/store
     device: torch.device = torch.device("cpu")
+    tokenize: Callable | None = None  # encoder.tokenize when the text tower is fine-tuned
 
 
 @dataclass
@@ -123,10 +125,86 @@ class DualPath(Contrastive):
         return total
 
 
+class C2KD(Objective):
+    """C2KD training: L = b * contrastive(sim, pos) + (1 - b) * C2KD(student_sim, teacher_sim).
+
+    Student rows are the batch's non-English captions (their similarities to all videos of
+    the batch); the teacher rows are English captions of the same items — the caption a
+    translation was made from (``source_id``) when it is an English training caption, else
+    the first English human caption of the same video — scored by the teacher model(s)
+    against the same videos, without gradient. With no ``teachers`` the model being trained
+    is its own English teacher. b = 0.1 and the C2KD loss defaults follow the released code
+    (Rouditchenko et al., C2KD, 2022; see :class:`mvkit.losses.C2KDLoss`).
+    """
+
+    name = "c2kd"
+
+    def __init__(self, contrastive: str = "infonce", balance: float = 0.1, temperature: float = 0.1,
+                 pool: str = "max", teachers: Sequence[RetrievalModel] = (), **contrastive_kw: Any) -> None:
+        super().__init__()
+        from mvkit.losses import create_loss
+
+        if not 0 <= balance <= 1:
+            raise ValueError(f"C2KD balance must be in [0, 1], got {balance}")
+        self.contrastive = create_loss(contrastive, **contrastive_kw)
+        self.kd = create_loss("c2kd", temperature=temperature, pool=pool)
+        self.balance = balance
+        self.teachers = list(teachers)              # plain list: not trained, not checkpointed
+        self._desc = {"objective": self.name, "contrastive": contrastive, "contrastive_kwargs": contrastive_kw,
+                      "balance": balance, "temperature": temperature, "pool": pool,
+                      "teachers": len(self.teachers) or "self"}
+
+    def prepare(self, ctx: TrainContext) -> None:
+        self.train_data = ctx.train
+        self.tokenize = ctx.tokenize
+        self.en = ctx.build_split("train", langs=["en"], kinds=["human"])
+        by_id = {c.caption_id: i for i, c in enumerate(self.en.captions)}
+        by_video: dict[str, int] = {}
+        for i, c in enumerate(self.en.captions):
+            by_video.setdefault(c.video_id, i)
+        rows = [-1 if c.lang == "en" else by_id.get(c.source_id or "", by_video.get(c.video_id, -1))
+                for c in ctx.train.captions]
+        self.teacher_row = torch.tensor(rows, dtype=torch.long)
+
+    def forward(self, step: StepInput) -> Tensor:
+        loss = self.contrastive(step.sim, step.pos)
+        rows = self.teacher_row[step.caption_index.cpu()]
+        student = (~step.is_en.cpu()) & (rows >= 0)
+        kd = step.sim.new_zeros(())
+        if student.any():
+            device = step.sim.device
+            tb = self.en.text_batch(rows[student], self.tokenize).to(device)
+            sims = []
+            with torch.no_grad():
+                for t in (self.teachers or [step.model]):
+                    ve = step.video_emb if t is step.model else \
+                        t.embed_video(self.train_data.video_batch(step.video_index.cpu()).to(device))
+                    sims.append(t.score(t.embed_text(tb), ve))
+            kd = self.kd(step.sim[student.to(device)], sims[0] if len(sims) == 1 else sims)
+        return self.balance * loss + (1 - self.balance) * kd
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._desc)
+
+
+#: losses that take (sim, pos) and can be used directly as ``--loss``
+CONTRASTIVE_LOSSES = ("infonce", "hinge", "vse", "vse++", "weighted_rank")
+#: objectives selectable by name (``TrainConfig.loss`` / ``--loss``), kwargs from loss_kwargs
+OBJECTIVES: dict[str, Callable[..., Objective]] = {"c2kd": C2KD}
+
+
 def default_objective(loss_name: str, loss_kwargs: dict | None, dual: bool) -> Objective:
-    """The objective ``fit`` uses when none is given: contrastive, or dual-path for dual text."""
+    """The objective for ``TrainConfig.loss``: a named objective (``c2kd``), else the contrastive
+    loss (MKTVR's dual path for dual-text models). Other loss families need an objective."""
     from mvkit.losses import create_loss
 
     kw = dict(loss_kwargs or {})
+    key = loss_name.strip().lower().replace("-", "_")
+    if key in OBJECTIVES:
+        return OBJECTIVES[key](**kw)
+    if key not in {n.replace("-", "_") for n in CONTRASTIVE_LOSSES}:
+        raise ValueError(f"loss {loss_name!r} does not take (sim, pos); train it through an objective "
+                         f"(mvkit.train.Objective, passed as fit(..., objective=...)). Named objectives: "
+                         f"{sorted(OBJECTIVES)}; contrastive losses: {list(CONTRASTIVE_LOSSES)}")
     cls = DualPath if dual else Contrastive
     return cls(create_loss(loss_name, **kw), loss_name, kw)

@@ -250,7 +250,8 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     objective = objective if objective is not None else default_objective(cfg.loss, cfg.loss_kwargs, dual)
     objective.to(device)
     ctx = TrainContext(cfg, dataset, store, train, model,
-                       lambda split, **kw: build_split(dataset, store, split, streams, **{**load_kw, **kw}), device)
+                       lambda split, **kw: build_split(dataset, store, split, streams, **{**load_kw, **kw}), device,
+                       tokenize)
     objective.prepare(ctx)
 
     sampler = UniqueVideoBatchSampler(train.caption_video.numpy(), cfg.batch_size, cfg.seed,
