@@ -10,8 +10,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -119,6 +121,9 @@ def generate_world(
         raise ValueError(f"generate_world: languages must include 'en' and come from "
                          f"{sorted(cap.LEXICONS)}; got unknown {bad}")
     share = {**HUMAN_SHARE, **(human_share or {})}
+    bad_share = {l: v for l, v in share.items() if not 0.0 <= v <= 1.0}
+    if bad_share:
+        raise ValueError(f"generate_world: human shares must be in [0, 1], got {bad_share}")
     if not 0.0 <= mt_noise <= 1.0:
         raise ValueError(f"generate_world: mt_noise must be in [0, 1], got {mt_noise}")
     if n_videos < 10:
@@ -131,9 +136,15 @@ def generate_world(
     # ---- clips --------------------------------------------------------------------------
     jobs = [(str(out / "videos" / f"{vid}.mp4"), scenes[i], seed * 1_000_003 + i, duration, fps, size,
              sample_rate) for i, vid in enumerate(ids)]
-    if workers > 1 and n_videos >= 64:
-        with mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
-            list(pool.imap(_render_job, jobs, chunksize=16))
+    keep = set(ids)
+    for stale in (out / "videos").glob("*.mp4"):      # left over from a bigger earlier world
+        if stale.stem not in keep:
+            stale.unlink()
+    if workers > 1 and n_videos >= 32:
+        # fork is cheap on Linux (workers need only NumPy and PyAV); elsewhere spawn is safer
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ctx.Pool(workers) as pool:
+            list(pool.imap(_render_job, jobs, chunksize=8))
     else:
         for j in jobs:
             _render_job(j)
@@ -255,7 +266,11 @@ def load_world(path: str | os.PathLike, partial: bool = False) -> RetrievalDatas
     ppath = root / "partial.jsonl"
     if partial and ppath.exists():
         plabels = [PartialLabel(**row) for row in read_jsonl(ppath)]
-    meta = {**meta, "complete": (root / COMPLETE_MARKER).exists(), "partial_included": partial}
+    complete = (root / COMPLETE_MARKER).exists()
+    if not complete:
+        warnings.warn(f"{root}: world has no {COMPLETE_MARKER} marker; it may be half-written "
+                      f"(regenerate it with `mvkit synth --out {root}`)", stacklevel=2)
+    meta = {**meta, "complete": complete, "partial_included": partial}
     return RetrievalDataset(meta.get("name", root.name), root, videos, caps, plabels, meta, source=str(cpath))
 
 

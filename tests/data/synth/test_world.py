@@ -180,6 +180,15 @@ def test_cli_writes_a_world_and_rejects_bad_input(tmp_path, capsys):
     with pytest.raises(SystemExit):
         synth_main(["--out", str(tmp_path / "d"), "--videos", "10", "--languages", "en,xx"])
     assert "unknown ['xx']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        synth_main(["--out", str(tmp_path / "d"), "--videos", "10", "--human-share", "hi=2"])
+    assert "human shares must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_regenerating_smaller_removes_stale_clips(tmp_path):
+    generate_world(tmp_path / "s", 12, seed=0, workers=1)
+    generate_world(tmp_path / "s", 10, seed=0, workers=1)
+    assert sorted(p.stem for p in (tmp_path / "s" / "videos").glob("*.mp4")) == [f"v{i:05d}" for i in range(10)]
 
 
 def test_load_world_names_the_missing_file(tmp_path):
