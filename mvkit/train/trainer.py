@@ -33,7 +33,7 @@ from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
 
 # Config fields that may differ between a killed run and its resumption.
-_RESUME_FREE = {"resume", "device", "out", "eval_test", "bootstrap"}
+_RESUME_FREE = {"resume", "device", "threads", "out", "eval_test", "bootstrap"}
 
 
 @dataclass
