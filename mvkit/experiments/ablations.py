@@ -125,17 +125,25 @@ def variant_config(v: Variant, base: TrainConfig, out: Path) -> TrainConfig:
     return replace(base, **v.overrides, out=str(out / v.name), resume=True)
 
 
-def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str | Path, *,
-                 data: Mapping[str, tuple[RetrievalDataset, Any]], seed_offset: int = 0,
+def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str | Path | None = None, *,
+                 data: Mapping[str, tuple[RetrievalDataset, Any]] | None = None, seed_offset: int = 0,
                  log: Callable[[str], None] = print) -> list[RunRecord]:
     """Train each variant (or reuse its finished record) and write its per-query test ranks.
 
-    data: ``{key: (dataset, store)}`` already opened (a variant names its key). A variant
+    out: parent of the variants' run directories (default ``base_config.out``).
+    data: ``{key: (dataset, store)}`` already opened (a variant names its key); default
+    ``{"default": ...}`` opened from ``base_config.data`` / ``base_config.store``. A variant
     whose ``run.json`` and ``ranks.json`` exist with the same config is skipped; one whose
     config changed is retrained from scratch; a killed one resumes from ``last.safetensors``.
-    Returns the records in order (each with ``.run_dir``).
+    Returns the records in order (each with ``.run_dir``; freshly trained ones with ``.model``).
     """
-    out = Path(out)
+    if out is None and not base_config.out:
+        raise ValueError("run_variants: give out= or base_config.out (where the runs go)")
+    out = Path(out if out is not None else base_config.out)
+    if data is None:
+        from mvkit.data import load
+        from mvkit.features.store import open_store
+        data = {"default": (load(base_config.data), open_store(base_config.store))}
     done: dict[str, RunRecord] = {}
     records = []
     for v in variants:

@@ -63,7 +63,8 @@ class Comparison:
 
 def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int) -> list[Variant]:
     """Every training run the claims need (order matters: the C2KD teacher comes first)."""
-    from mvkit.experiments.objectives import C2KDObjective, DCOTObjective, NRCCRObjective, PartialOrderObjective
+    from mvkit.experiments.objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+    from mvkit.train.objectives import C2KD
 
     vs = [
         Variant("en_vse", {**EN, "loss": "vse"}, label="mean head, summed hinge (VSE)"),
@@ -81,7 +82,7 @@ def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], ep
                 label=f"{SCARCE_FRACTION:.0%} of train videos, triplet + partial order"),
         Variant("tt_mean", {**_tt(NON_EN, epochs), "loss": "infonce"}, label="translate-train, 15 languages, mean head"),
         Variant("tt_c2kd", {**_tt(NON_EN, epochs), "loss": "infonce"},
-                objective=lambda done: C2KDObjective(teacher_fn(done)),
+                objective=lambda done: C2KD(teachers=[teacher_fn(done)]),
                 label="translate-train + C2KD (English teacher = en_object)"),
         Variant("tt_dcm", {**_tt(NON_EN, epochs), "loss": "infonce", "head": "dcm"}, label="translate-train, DCM head"),
         Variant("tt_few", {**_tt(FEW, epochs), "loss": "infonce"}, label="translate-train, 4 languages"),

@@ -3,12 +3,11 @@
 Each class plugs into ``mvkit.train.fit(config, objective=...)`` (see
 ``mvkit.train.objectives``): ``prepare`` builds lookup tables once from the training split,
 ``forward`` turns one step's embeddings into a scalar loss. They live here rather than in
-``mvkit.train`` because each is one experiment's reading of a paper:
+``mvkit.train`` because each is one experiment's reading of a paper (C2KD has its objective in the trainer,
+``mvkit.train.objectives.C2KD``, which the claims use with a frozen English teacher):
 
 * :class:`PartialOrderObjective` -- RUDDER: triplet hinge + partial-order loss over each
   batch video's probe captions (positive / partial / negative, ``partial.jsonl``);
-* :class:`C2KDObjective` -- C2KD: contrastive + distillation of a frozen English teacher's
-  text-video similarities into the non-English rows;
 * :class:`NRCCRObjective` -- NRCCR: hinge on source (English) and machine-translated views
   plus back-translation consistency;
 * :class:`DCOTObjective` -- DCOT: optimal-transport pair confidences weighting InfoNCE on
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mvkit.losses import C2KDLoss, DCOTLoss, HingeLoss, InfoNCE, NRCCRLoss, PartialOrderLoss
+from mvkit.losses import DCOTLoss, HingeLoss, InfoNCE, NRCCRLoss, PartialOrderLoss
 from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
 from mvkit.models.fusion import Emb, RetrievalModel
 from mvkit.models.text import TextBatch
@@ -110,58 +109,6 @@ class PartialOrderObjective(Objective):
 
     def describe(self) -> dict[str, Any]:
         return {"objective": self.name, "loss": "vse++ hinge + partial_order", "loss_kwargs": self._kw}
-
-
-class C2KDObjective(Objective):
-    """C2KD (Rouditchenko et al., 2022): L = b InfoNCE + (1 - b) KD over the non-English rows.
-
-    The teacher is a frozen model trained on English; for each training caption it scores the
-    English caption ``<video>#en#0`` of the same video against the batch's videos. The student
-    (the model being trained) scores the caption itself; KL(teacher || student) row- and
-    column-wise over the non-English rows (``C2KDLoss``). Teacher embeddings are computed once
-    in ``prepare`` (plain tensors, not parameters: the teacher is never optimised).
-    """
-
-    name = "c2kd"
-
-    def __init__(self, teacher: RetrievalModel, balance: float = 0.1, temperature: float = 0.1,
-                 contrastive_temperature: float = 0.05) -> None:
-        super().__init__()
-        self.balance = balance
-        self.kd = C2KDLoss(temperature=temperature)
-        self.nce = InfoNCE(temperature=contrastive_temperature)
-        self._teacher = [teacher.eval()]          # a list: keeps it out of the module's parameters
-        self._kw = {"balance": balance, "temperature": temperature,
-                    "contrastive_temperature": contrastive_temperature}
-
-    @torch.no_grad()
-    def prepare(self, ctx: TrainContext) -> None:
-        teacher = self._teacher[0].to(ctx.device)
-        src = [f"{c.video_id}#en#0" for c in ctx.train.captions]
-        feats, found = _row_lookup(ctx, src, ["en"], ["human"], "C2KDObjective")
-        self.found = found
-        self.t_text = _embed_features(teacher, feats.to(ctx.device), torch.ones(len(src), dtype=torch.bool, device=ctx.device))
-        vid = torch.arange(len(ctx.train.video_ids))
-        parts = [teacher.embed_video(ctx.train.video_batch(vid[i:i + 512]).to(ctx.device)) for i in range(0, len(vid), 512)]
-        self.t_video = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        self.is_en = ctx.train.is_en.clone()
-
-    def forward(self, step: StepInput) -> Tensor:
-        loss = self.balance * self.nce(step.sim, step.pos)
-        ci, vi = step.caption_index.cpu(), step.video_index.cpu()
-        rows = (~self.is_en[ci]) & self.found[ci]
-        if not rows.any():
-            return loss
-        teacher = self._teacher[0]
-        with torch.no_grad():
-            t_sim = teacher.score({k: v[ci[rows]] for k, v in self.t_text.items()},
-                                  {k: v[vi] for k, v in self.t_video.items()})
-        rows = rows.to(step.sim.device)
-        return loss + (1 - self.balance) * self.kd(step.sim[rows], t_sim.to(step.sim))
-
-    def describe(self) -> dict[str, Any]:
-        return {"objective": self.name, "loss": "b*infonce + (1-b)*c2kd (frozen English teacher)",
-                "loss_kwargs": self._kw}
 
 
 class _TranslationObjective(Objective):

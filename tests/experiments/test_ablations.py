@@ -11,8 +11,9 @@ import torch
 
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 from mvkit.experiments.ablations import Variant, load_ranks, run_variants, subsample_train, query_ranks
-from mvkit.experiments.objectives import C2KDObjective, DCOTObjective, NRCCRObjective, PartialOrderObjective
+from mvkit.experiments.objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
 from mvkit.train import TrainConfig
+from mvkit.train.objectives import C2KD
 
 _spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parents[1] / "train" / "conftest.py")
 _conf = importlib.util.module_from_spec(_spec)
@@ -63,7 +64,7 @@ def test_every_claim_objective_trains_and_runs_are_reused(world, tmp_path):
     from mvkit.train import load_model
     vs = [Variant("teacher", {"langs": ["en"], "kinds": ["human"]}),
           Variant("po", {"langs": ["en"], "kinds": ["human"]}, objective=lambda d: PartialOrderObjective(probes)),
-          Variant("c2kd", tt, objective=lambda d: C2KDObjective(load_model(d["teacher"].paths["best"]))),
+          Variant("c2kd", tt, objective=lambda d: C2KD(teachers=[load_model(d["teacher"].paths["best"])])),
           Variant("nrccr", tt, objective=lambda d: NRCCRObjective()),
           Variant("dcot", tt, objective=lambda d: DCOTObjective(2)),
           Variant("scarce", {"langs": ["en"], "kinds": ["human"]}, train_fraction=0.5)]

@@ -104,3 +104,30 @@ def test_sound_queries_use_caption_mentions():
     class D:
         captions = caps
     assert sound_queries(D()) == {"a", "b"}
+
+
+@pytest.mark.slow
+def test_smoke_command_end_to_end(tmp_path, monkeypatch):
+    """`mvkit claims --smoke --only 1` on the smoke world: table structure and one diff by hand."""
+    from mvkit import backbone
+
+    if not (backbone.ASSET_DIR / "open_clip_model.safetensors").exists():
+        pytest.skip("the shipped mvkit-tiny checkpoint is not built yet (mvkit pretrain-tiny)")
+    from mvkit.experiments.claims import main
+
+    monkeypatch.setenv("MVKIT_SMOKE", "1")
+    out = tmp_path / "claims"
+    assert main(["--out", str(out), "--smoke", "--only", "1", "--n-boot", "200"]) == 0
+    saved = json.loads((out / "claims.json").read_text())
+    assert [r["comparison"] for r in saved["rows"]] == ["en_vsepp vs en_vse", "en_wrank vs en_vse"]
+    assert saved["protocol"]["selection_split"] == "val"
+    hits = {}
+    for name in ("en_vsepp", "en_vse"):
+        d = json.loads((out / "seed0" / name / "ranks.json").read_text())
+        en = [r for r, l in zip(d["t2v"], d["langs"]) if l == "en"]
+        hits[name] = 100.0 * sum(r == 1 for r in en) / len(en)
+        assert json.loads((out / "seed0" / name / "run.json").read_text())["selection"]["split"] == "val"
+    row = saved["rows"][0]
+    assert row["diff"] == pytest.approx(hits["en_vsepp"] - hits["en_vse"])
+    assert row["verdict"] in ("reproduced", "inconclusive", "not reproduced")
+    assert "| 1 | VSE++ beats the summed hinge |" in (out / "claims.md").read_text()
