@@ -115,3 +115,36 @@ def test_subsample_train_is_seeded_and_keeps_eval_splits(world):
     assert {c.video_id for c in a.captions} <= {v.video_id for v in a.videos}
     with pytest.raises(ValueError, match="train_fraction"):
         subsample_train(ds, 0.0)
+
+
+def test_partial_order_objective_labels_by_hand():
+    """Batch: captions 0,1 of video A, caption 2 of video B; A has probes (label 0, 1), B one (2)."""
+    from types import SimpleNamespace
+
+    from mvkit.losses import HingeLoss, PartialOrderLoss
+    from mvkit.models.factory import create_model
+    from mvkit.models.fusion import VideoBatch
+    from mvkit.models.text import TextBatch
+    from mvkit.train.objectives import StepInput
+
+    torch.manual_seed(0)
+    model = create_model("mean", video_dims={"appearance": 4}, text_dim=3)
+    rng = np.random.default_rng(0)
+    pf = rng.normal(size=(3, 3)).astype(np.float32)
+    obj = PartialOrderObjective({"A": [(pf[0], 0), (pf[1], 1)], "B": [(pf[2], 2)]})
+    obj.prepare(SimpleNamespace(train=SimpleNamespace(video_ids=["A", "B", "C"])))
+    text = torch.randn(3, 3)
+    vids = torch.randn(3, 2, 4)
+    video_index = torch.tensor([0, 0, 1])
+    te = model.embed_text(TextBatch(text, torch.ones(3, dtype=torch.bool)))
+    ve = model.embed_video(VideoBatch({"appearance": vids}, {"appearance": torch.ones(3, 2, dtype=torch.bool)}))
+    step = StepInput(model, te, ve, torch.arange(3), video_index, torch.ones(3, dtype=torch.bool))
+    got = obj(step)
+    # by hand: rows = the batch's videos (A, A, B); columns = 3 captions then probes pA0, pA1, pB
+    sim = model.score(te, ve)
+    pe = model.embed_text(TextBatch(torch.from_numpy(pf), torch.ones(3, dtype=torch.bool)))
+    full = torch.cat([sim.T, model.score(pe, ve).T], dim=1)
+    labels = torch.tensor([[0, 0, 2, 0, 1, -1], [0, 0, 2, 0, 1, -1], [2, 2, 0, -1, -1, 2]])
+    want = HingeLoss(max_violation=True)(sim, video_index[:, None] == video_index[None, :]) + \
+        PartialOrderLoss()(full, labels, torch.arange(3))
+    assert torch.allclose(got, want)
