@@ -278,6 +278,9 @@ def realise_english(m: Mention, rng: np.random.Generator) -> str:
         if k is None or "object2" in m:
             return c
         head = " ".join(s for s, _ in segs[:k + 1])
+        if not m.get("events"):          # "There is a red circle." (not "... that is shown")
+            tail = " ".join(s for s, _ in segs[k + 2:])
+            return _join(LEXICONS["en"], [(f"there is {head} {tail}", None)])
         tail = " ".join(s for s, _ in segs[k + 1:])
         return _join(LEXICONS["en"], [(f"there is {head} that {tail}", None)])
     return frame.format(c=c, c_lower=c[0].lower() + c[1:])

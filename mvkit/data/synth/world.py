@@ -29,7 +29,7 @@ from mvkit.data.synth.render import render_audio, render_frames
 from mvkit.data.synth.scene import event_tuples, make_twin, sample_scene
 from mvkit.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 
-VERSION = 1
+VERSION = 2   # bump whenever generated content changes: ensure_world caches by it
 DEFAULT_VIDEOS = 1200
 SMOKE_VIDEOS = 200
 COMPLETE_MARKER = ".complete"
