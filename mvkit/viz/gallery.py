@@ -18,8 +18,7 @@ import base64
 import html
 import io
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -139,13 +138,6 @@ def displayable(text: str) -> bool:
     return all(ord(ch) in covered or ch.isspace() for ch in text)
 
 
-@contextmanager
-def _script_fonts() -> Iterator[None]:
-    """Create text with every installed script font as a per-glyph fallback."""
-    with plt.rc_context({"font.family": list(_font_setup()[0])}):
-        yield
-
-
 def query_title(view: QueryView, width: int = 70, prefix: str = "", html_safe: bool = False) -> str:
     """The caption (wrapped), its language and kind, and where the true video ranks.
 
@@ -191,7 +183,10 @@ def _draw_row(fig: Any, view: QueryView, frames: FrameGetter, n_frames: int, pre
             spine.set_edgecolor(TRUE_COLOR if is_true else WRONG_COLOR)
             spine.set_linewidth(3)
         ax.set_xlabel(label, fontsize=8)
-    fig.suptitle(query_title(view, width=width, prefix=prefix), fontsize=9, x=0.01, ha="left")
+    # every installed script font as a per-glyph fallback (a font list on the text itself:
+    # an rc_context around figure creation would reset pyplot's interactive mode in Jupyter)
+    fig.suptitle(query_title(view, width=width, prefix=prefix), fontsize=9, x=0.01, ha="left",
+                 fontfamily=list(_font_setup()[0]))
 
 
 def render_rows(
@@ -210,13 +205,12 @@ def render_rows(
     if not items:
         raise ValueError("render_rows needs at least one query view")
     ncols = max(len(_tiles(v)) for _, v in items)
-    with _script_fonts():
-        row_height = 1.4 + tile_width / max(n_frames, 1)   # title + one strip + its label
-        fig = plt.figure(figsize=(tile_width * ncols, row_height * len(items)), layout="constrained")
-        subfigs = np.atleast_1d(fig.subfigures(len(items), 1))
-        for sub, (name, view) in zip(subfigs, items):
-            _draw_row(sub, view, frames, n_frames, f"{name}: " if name else "", ncols,
-                      width=int(12 * tile_width * ncols))   # about 12 characters per inch at 9 pt
+    row_height = 1.4 + tile_width / max(n_frames, 1)   # title + one strip + its label
+    fig = plt.figure(figsize=(tile_width * ncols, row_height * len(items)), layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(len(items), 1))
+    for sub, (name, view) in zip(subfigs, items):
+        _draw_row(sub, view, frames, n_frames, f"{name}: " if name else "", ncols,
+                  width=int(12 * tile_width * ncols))   # about 12 characters per inch at 9 pt
     return fig
 
 
