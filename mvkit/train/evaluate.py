@@ -94,12 +94,12 @@ SELECTION_CRITERION = "mean over languages of RSum(t2v) + RSum(v2t) on the val s
 
 
 def evaluate(model: RetrievalModel, dataset: Any, store: Any, split: str = "test",
-             langs: Sequence[str] | None = None, *, kinds: Sequence[str] | None = None,
+             langs: Sequence[str] | None = None, *, kinds: Sequence[str] | None = ("human",),
              ml_store: Any | None = None, encoder: Any | None = None, bootstrap: int = 1000,
              seed: int = 0, device: torch.device | str | None = None) -> dict[str, dict[str, Any]]:
     """Evaluate ``model`` on ``split`` of ``dataset`` with features from ``store``, per language.
 
-    kinds: caption kinds to query with (None: all); encoder: needed when the model fine-tunes
+    kinds: caption kinds to query with (default human, as ``fit`` reports; None: all); encoder: needed when the model fine-tunes
     its text tower (captions are tokenised). Never use the test split to choose a model.
     """
     device = torch.device(device) if device else next(model.parameters()).device
