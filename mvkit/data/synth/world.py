@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -208,8 +208,8 @@ def generate_world(
                   split_fractions=list(split_fractions), partial_langs=plangs, version=VERSION)
     counts = {s: splits.count(s) for s in ("train", "val", "test")}
     atomic_write_jsonl(out / "videos.jsonl", [_video_row(v) for v in videos])
-    atomic_write_jsonl(out / "captions.jsonl", [asdict(c) for c in caps])
-    atomic_write_jsonl(out / "partial.jsonl", [asdict(p) for p in plabels])
+    atomic_write_jsonl(out / "captions.jsonl", [_row(c) for c in caps])
+    atomic_write_jsonl(out / "partial.jsonl", [_row(p) for p in plabels])
     atomic_write_json(out / "world.json", {
         "name": name or out.name, "version": VERSION, "seed": seed, "n_videos": n_videos,
         "languages": langs, "config": config, "splits": counts,
@@ -222,8 +222,13 @@ def generate_world(
     return out
 
 
+def _row(record: Any) -> dict[str, Any]:
+    """A record's fields as a dict (shallow: ``dataclasses.asdict`` deep-copies, 10x slower)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def _video_row(v: VideoRecord) -> dict[str, Any]:
-    row = asdict(v)
+    row = _row(v)
     row["events"] = [list(e) for e in v.events]
     return row
 
