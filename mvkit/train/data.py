@@ -105,6 +105,17 @@ def _text_table(store: Any, captions: list[CaptionRecord], langs: Iterable[str])
     return torch.from_numpy(np.stack([rows[c.caption_id] for c in captions]))
 
 
+def _rows_from(store: Any, caps: list[CaptionRecord], rows: Tensor) -> Tensor:
+    """Text features of the captions where ``rows`` is True (zeros elsewhere: that tower ignores them)."""
+    sel = [c for c, r in zip(caps, rows.tolist()) if r]
+    if not sel:
+        return torch.zeros(len(caps), 1)
+    feats = _text_table(store, sel, {c.lang for c in sel})
+    out = feats.new_zeros(len(caps), feats.shape[1])
+    out[rows] = feats
+    return out
+
+
 def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequence[str], *,
                 langs: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
                 ml_store: Any | None = None, text_features: bool = True) -> SplitData:
@@ -132,13 +143,11 @@ def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequ
         raise ValueError(f"{dataset.source or dataset.name}: split {split!r} has no captions for "
                          f"langs={list(langs) if langs else 'all'} kinds={list(kinds) if kinds else 'all'}")
     is_en = torch.tensor([c.lang == "en" for c in caps])
-    text = _text_table(store, caps, {c.lang for c in caps}) if text_features else None
-    ml_text = None
-    if ml_store is not None:
-        non_en = [c for c in caps if c.lang != "en"]
-        ml = _text_table(ml_store, non_en, {c.lang for c in non_en})
-        ml_text = torch.zeros(len(caps), ml.shape[1] if len(non_en) else 1)
-        if len(non_en):
-            ml_text[~is_en] = ml
+    text, ml_text = None, None
+    if ml_store is None:
+        text = _text_table(store, caps, {c.lang for c in caps}) if text_features else None
+    else:   # dual path: English rows from the English tower's store, the others from ml_store
+        text = _rows_from(store, caps, is_en) if text_features else None
+        ml_text = _rows_from(ml_store, caps, ~is_en)
     return SplitData(split, vids, feats, masks, caps, torch.tensor([index[c.video_id] for c in caps]),
                      is_en, text, ml_text, skipped)

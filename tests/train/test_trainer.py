@@ -186,3 +186,19 @@ def test_finetune_text_mode_trains_the_text_module(world):
               dataset=ds, store=store, encoder=enc)
     module = rec.model.text.module
     assert not torch.allclose(module.weight, enc.text_module().weight)
+
+
+def test_dual_path_with_a_multilingual_store(world):
+    """English rows read the main store, the others the multilingual tower's store (its own dim)."""
+    ds, store = world
+    from .conftest import FakeStore
+    rng = np.random.default_rng(3)
+    ml = FakeStore({}, {l: (ids, rng.normal(size=(len(ids), 7)).astype(np.float32))
+                        for l, (ids, _) in store._text.items()}, {})
+    from mvkit.train.data import build_split
+    d = build_split(ds, store, "val", ["appearance"], langs=["en", "de"], ml_store=ml)
+    en, de = d.is_en, ~d.is_en
+    assert d.ml_text.shape[1] == 7 and d.text.shape[1] == 12
+    assert (d.ml_text[en] == 0).all() and (d.text[de] == 0).all() and (d.ml_text[de] != 0).any()
+    rec = fit(TrainConfig(epochs=1, head="dcm_dual", **{**FAST, "bootstrap": 0}), dataset=ds, store=store, ml_store=ml)
+    assert rec.model.text_projs["main"].proj_ml.in_features == 7
