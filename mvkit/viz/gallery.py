@@ -18,7 +18,8 @@ import base64
 import html
 import io
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -138,6 +139,30 @@ def displayable(text: str) -> bool:
     return all(ord(ch) in covered or ch.isspace() for ch in text)
 
 
+def script_font_families() -> list[str]:
+    """Font families for text in any of mvkit's scripts: DejaVu Sans plus installed script fonts."""
+    return list(_font_setup()[0])
+
+
+@contextmanager
+def script_fonts() -> Iterator[None]:
+    """Create text inside with :func:`script_font_families` as per-glyph fallback.
+
+    Only ``font.family`` is set and restored: a ``plt.rc_context`` around the first
+    figure of a Jupyter session would also undo the interactive mode the inline backend
+    switches on, and every later figure would silently stop showing.
+    """
+    old = plt.rcParams["font.family"]
+    plt.rcParams["font.family"] = script_font_families()
+    try:
+        yield
+    finally:
+        plt.rcParams["font.family"] = old
+
+
+_script_fonts = script_fonts   # the name mvkit.viz.montage imports
+
+
 def query_title(view: QueryView, width: int = 70, prefix: str = "", html_safe: bool = False) -> str:
     """The caption (wrapped), its language and kind, and where the true video ranks.
 
@@ -186,7 +211,7 @@ def _draw_row(fig: Any, view: QueryView, frames: FrameGetter, n_frames: int, pre
     # every installed script font as a per-glyph fallback (a font list on the text itself:
     # an rc_context around figure creation would reset pyplot's interactive mode in Jupyter)
     fig.suptitle(query_title(view, width=width, prefix=prefix), fontsize=9, x=0.01, ha="left",
-                 fontfamily=list(_font_setup()[0]))
+                 fontfamily=script_font_families())
 
 
 def render_rows(
@@ -255,10 +280,14 @@ def failure_bar_chart(groups: pd.DataFrame, *, title: str = "Failures by confuse
 
 
 # ---- HTML ---------------------------------------------------------------------------
-def _png_base64(img: np.ndarray) -> str:
+def png_base64(img: np.ndarray) -> str:
+    """An RGB image as base64-encoded PNG, for ``<img src="data:image/png;base64,...">``."""
     buf = io.BytesIO()
     plt.imsave(buf, img, format="png")
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_png_base64 = png_base64   # the name mvkit.viz.montage imports
 
 
 def query_html(view: QueryView, frames: FrameGetter, *, n_frames: int = 3, name: str = "") -> str:
@@ -269,7 +298,7 @@ def query_html(view: QueryView, frames: FrameGetter, *, n_frames: int = 3, name:
         color = TRUE_COLOR if is_true else WRONG_COLOR
         cells.append(
             f'<figure style="margin:4px;text-align:center">'
-            f'<img src="data:image/png;base64,{_png_base64(key_frame_strip(frames(vid), n_frames))}" '
+            f'<img src="data:image/png;base64,{png_base64(key_frame_strip(frames(vid), n_frames))}" '
             f'style="border:3px solid {color};height:72px;image-rendering:pixelated" alt="{html.escape(vid)}">'
             f'<figcaption style="font-size:11px">{html.escape(label).replace(chr(10), "<br>")}</figcaption></figure>')
     return (f'<div class="mvkit-query"><div style="font-size:13px">{head}</div>'

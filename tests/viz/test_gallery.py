@@ -138,3 +138,16 @@ def test_html_and_fonts():
     assert "cx: needs a font" in G.query_title(odd_text) and "\ue000" in G.query_html(odd_text, frames)
     odd = query_view(SIM, 0, k=1, caption_video=np.array([0, 0]))
     assert "query 0" in G.query_title(odd)
+
+
+def test_script_fonts_restores_only_the_font_family():
+    before = list(plt.rcParams["font.family"])
+    plt.ion()
+    try:
+        with G.script_fonts():
+            assert plt.rcParams["font.family"][0] == "DejaVu Sans"
+            plt.figure()
+        assert plt.rcParams["font.family"] == before and matplotlib.is_interactive()
+    finally:
+        plt.ioff()
+        plt.close("all")
