@@ -225,6 +225,57 @@ def _open_world(n_videos: int | None, encoder_name: str, pretrained: str | None,
     return w, load(w), store
 
 
+def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **caption_kw):
+    """A world with the base world's clips and other captions (e.g. ``mt_noise=0.6``), and its store.
+
+    The clips are hard links of the base world's (``ensure_world(videos_from=...)``), so
+    the base store's video features are reused as they are (linked) and only the captions
+    are encoded: ``<world>/features/<store>/text``. Stale text features (other weights)
+    are re-extracted.
+    """
+    import os
+    import shutil
+
+    from mvkit.data import load
+    from mvkit.data.synth import ensure_world
+    from mvkit.features.extract import extract_text_features
+    from mvkit.features.store import ProvenanceMismatch, open_store
+    from mvkit.io import atomic_write_json
+
+    t0 = time.perf_counter()
+    from mvkit.io import read_json
+
+    n = int(read_json(base_world / "world.json")["n_videos"])
+    w = ensure_world(n, videos_from=str(base_world), **caption_kw)
+    ds = load(w)
+    base = Path(base_store.path)
+    path = w / "features" / base.name
+    path.mkdir(parents=True, exist_ok=True)
+    for f in ("provenance.json", "plan.json", "index.json", "shards"):
+        if (base / f).exists():
+            link = path / f
+            if link.is_symlink() or link.exists():
+                if link.is_symlink() and os.readlink(link) == str(base / f):
+                    continue
+                shutil.rmtree(link) if link.is_dir() and not link.is_symlink() else link.unlink()
+            link.symlink_to(base / f)
+    if not (path / "text" / ".complete").exists():
+        try:
+            langs = extract_text_features(ds, encoder, path, progress=False)
+        except ProvenanceMismatch:
+            shutil.rmtree(path / "text")
+            langs = extract_text_features(ds, encoder, path, progress=False)
+        atomic_write_json(path / "text" / ".complete", {"langs": langs, "videos_from": str(base)})
+    store = open_store(path)
+    for lang in store.text_langs:
+        if store.text_provenance(lang).get("weights_sha256") != encoder.weights_sha256:
+            shutil.rmtree(path / "text")
+            return caption_variant(base_world, base_store, encoder, log, **caption_kw)
+    log(f"[claims] world {w.name} (clips of {base_world.name}) + text features ready in "
+        f"{time.perf_counter() - t0:.1f}s")
+    return w, ds, store
+
+
 def probe_features(world: Path, encoder: Any, cache: Path) -> dict[str, list]:
     """RUDDER probe captions of the world's English probes with their labels, text features cached."""
     import numpy as np
@@ -291,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     comps = [c for c in comparisons() if only is None or c.claim in only]
     if only is None or 6 in only:
         for n in NOISE_LEVELS:
-            _, ds, st = _open_world(n_videos, a.encoder, a.pretrained, encoder, log, mt_noise=n)
+            _, ds, st = caption_variant(world, store, encoder, log, mt_noise=n)
             data[f"noise{n}"] = ds, st
     needed: set[str] = set()
     for c in comps:

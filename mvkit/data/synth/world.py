@@ -14,9 +14,10 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,13 @@ from mvkit.data.synth import captions as cap
 from mvkit.data.synth.mp4 import encode_mp4
 from mvkit.data.synth.render import render_audio, render_frames
 from mvkit.data.synth.scene import event_tuples, make_twin, sample_scene
-from mvkit.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from mvkit.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    read_jsonl,
+)
 
 VERSION = 2   # bump whenever generated content changes: ensure_world caches by it
 DEFAULT_VIDEOS = 1200
@@ -75,8 +82,8 @@ def _sample_scenes(n: int, seed: int, duration: float, p_twin: float) -> list[di
 
 def _splits(n: int, seed: int, fractions: tuple[float, float, float]) -> list[str]:
     perm = _rng(seed, _SPLIT).permutation(n)
-    n_train = int(round(fractions[0] * n))
-    n_val = int(round(fractions[1] * n))
+    n_train = round(fractions[0] * n)
+    n_val = round(fractions[1] * n)
     out = [""] * n
     for rank, i in enumerate(perm):
         out[i] = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
@@ -102,6 +109,7 @@ def generate_world(
     workers: int = 2,
     name: str | None = None,
     verbose: bool = False,
+    videos_from: str | os.PathLike | None = None,
 ) -> Path:
     """Write a world of ``n_videos`` clips to ``out`` and return its path.
 
@@ -110,6 +118,10 @@ def generate_world(
     machine translation per train clip and language (of its first English caption,
     noise rate ``mt_noise``) plus its back-translation; four RUDDER probe captions per
     clip (in English and one rotating RUDDER language), labelled in ``partial.jsonl``.
+
+    ``videos_from``: a complete world of the same version, seed, size and clip options
+    whose clips are hard-linked (or copied) instead of rendered: a captions-only variant
+    (e.g. another ``mt_noise``) with byte-identical videos.
     """
     t0 = time.time()
     out = Path(out)
@@ -140,7 +152,10 @@ def generate_world(
     for stale in (out / "videos").glob("*.mp4"):      # left over from a bigger earlier world
         if stale.stem not in keep:
             stale.unlink()
-    if workers > 1 and n_videos >= 32:
+    if videos_from is not None:
+        _link_clips(Path(videos_from), out, ids, seed, {"duration": duration, "fps": fps, "size": size,
+                                                            "sample_rate": sample_rate, "p_twin": p_twin})
+    elif workers > 1 and n_videos >= 32:
         # fork is cheap on Linux (workers need only NumPy and PyAV); elsewhere spawn is safer
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         with ctx.Pool(workers) as pool:
@@ -158,7 +173,7 @@ def generate_world(
     train_idx = [i for i in range(n_videos) if splits[i] == "train"]
     human_train: dict[str, set[int]] = {}
     for li, lang in enumerate(langs):
-        k = int(round(share.get(lang, 0.1) * len(train_idx)))
+        k = round(share.get(lang, 0.1) * len(train_idx))
         pick = _rng(seed, _SELECT, li).permutation(len(train_idx))[:k]
         human_train[lang] = {train_idx[j] for j in pick}
     for i, vid in enumerate(ids):
@@ -203,9 +218,9 @@ def generate_world(
                 plabels.append(PartialLabel(vid, cid, partial_label(m, scenes[i])))
 
     # ---- manifests (marker last) -------------------------------------------------------
-    config = dict(duration=duration, fps=fps, size=size, sample_rate=sample_rate, human_share=share,
-                  en_captions=en_captions, mt_noise=mt_noise, p_twin=p_twin,
-                  split_fractions=list(split_fractions), partial_langs=plangs, version=VERSION)
+    config = {"duration": duration, "fps": fps, "size": size, "sample_rate": sample_rate, "human_share": share,
+                  "en_captions": en_captions, "mt_noise": mt_noise, "p_twin": p_twin,
+                  "split_fractions": list(split_fractions), "partial_langs": plangs, "version": VERSION}
     counts = {s: splits.count(s) for s in ("train", "val", "test")}
     atomic_write_jsonl(out / "videos.jsonl", [_video_row(v) for v in videos])
     atomic_write_jsonl(out / "captions.jsonl", [_row(c) for c in caps])
@@ -225,6 +240,26 @@ def generate_world(
 def _row(record: Any) -> dict[str, Any]:
     """A record's fields as a dict (shallow: ``dataclasses.asdict`` deep-copies, 10x slower)."""
     return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _link_clips(src: Path, out: Path, ids: list[str], seed: int, clip_options: dict[str, Any]) -> None:
+    """Hard-link (or copy) the clips of world ``src`` into ``out``, after checking they are the same clips."""
+    if not world_is_complete(src):
+        raise ValueError(f"generate_world: videos_from={src} is not a complete world")
+    meta = read_json(src / "world.json")
+    cfg = meta.get("config", {})
+    diff = {k: (cfg.get(k), v) for k, v in clip_options.items() if cfg.get(k) != v}
+    if meta.get("version") != VERSION or meta.get("seed") != seed or meta.get("n_videos") != len(ids) or diff:
+        raise ValueError(f"generate_world: {src / 'world.json'} has other clips (version {meta.get('version')}, "
+                         f"seed {meta.get('seed')}, n_videos {meta.get('n_videos')}, options {diff}); "
+                         f"need version {VERSION}, seed {seed}, n_videos {len(ids)}")
+    for vid in ids:
+        a, b = src / "videos" / f"{vid}.mp4", out / "videos" / f"{vid}.mp4"
+        b.unlink(missing_ok=True)
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copyfile(a, b)
 
 
 def _video_row(v: VideoRecord) -> dict[str, Any]:
