@@ -19,7 +19,9 @@ retrieving any clip the caption fits, not only the one it was written for.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +47,7 @@ def effective_mention(attrs: Mapping[str, Any] | None) -> dict[str, Any]:
             m["order"] = False
         elif tag == "sound":
             m.pop("sound", None)
-        elif tag.startswith("o2.") or tag.startswith("o."):
+        elif tag.startswith(("o2.", "o.")):
             key = "object2" if tag.startswith("o2.") else "object"
             m.get(key, {}).pop(tag.split(".", 1)[1], None)
         elif tag[:1] in ("e", "f") and "." in tag:
@@ -123,8 +125,8 @@ def _video_arrays(videos: Sequence[Any]) -> dict[str, Any]:
             for j, e in enumerate(o["events"]):
                 motion[g, k, j] = code("motion", e["motion"])
                 speed[g, k, j] = code("speed", e.get("speed"))
-    return dict(vocab=vocab, attrs=attrs, motion=motion, speed=speed, n_events=n_events,
-                sound=sound, exists=attrs["color"] >= 0)
+    return {"vocab": vocab, "attrs": attrs, "motion": motion, "speed": speed, "n_events": n_events,
+            "sound": sound, "exists": attrs["color"] >= 0}
 
 
 def _lookup(arr: dict, kind: str, value: Any) -> int:
@@ -170,12 +172,6 @@ def semantic_positives(captions: Sequence[Any], videos: Sequence[Any]) -> np.nda
     arr = _video_arrays(videos)
     cache: dict[str, np.ndarray] = {}
 
-    def req_mask(key: str, fn) -> np.ndarray:
-        if key not in cache:
-            cache[key] = fn()
-        return cache[key]
-
-    import json
     for q, c in enumerate(captions):
         if not c.attributes:
             continue
@@ -186,7 +182,9 @@ def semantic_positives(captions: Sequence[Any], videos: Sequence[Any]) -> np.nda
                 continue
             mobj, mev = m.get(okey, {}), m.get(ekey, [])
             key = json.dumps([mobj, mev, order], sort_keys=True)
-            row &= req_mask(key, lambda: _object_event_mask(arr, mobj, mev, order))
+            if key not in cache:     # distinct requirements are few: evaluate each once
+                cache[key] = _object_event_mask(arr, mobj, mev, order)
+            row &= cache[key]
         if "sound" in m:
             row &= arr["sound"] == _lookup(arr, "sound", m["sound"])
         out[q] = row
@@ -201,6 +199,13 @@ def semantic_positives(captions: Sequence[Any], videos: Sequence[Any]) -> np.nda
 
 
 # ---- failure analysis and partial labels -------------------------------------------------
+
+def _closeness(obj: Mapping, mobj: Mapping, mev: Sequence[Mapping], objects: list) -> tuple[int, int]:
+    """How many mentioned attributes and motions an object has (ties: the main object)."""
+    motions = [e["motion"] for e in obj["events"]]
+    return (sum(obj.get(a) == v for a, v in mobj.items()) + sum(me["motion"] in motions for me in mev),
+            -objects.index(obj))
+
 
 def confused_attributes(caption: Any, video: Any) -> list[str]:
     """Which mentioned attributes the video gets wrong (empty when it satisfies the caption).
@@ -227,12 +232,7 @@ def confused_attributes(caption: Any, video: Any) -> list[str]:
         mobj, mev = attrs.get(okey, {}), attrs.get(ekey, [])
         order = bool(attrs.get("order")) and okey == "object"
 
-        def score(o: Mapping) -> tuple[int, int]:
-            motions = [e["motion"] for e in o["events"]]
-            return (sum(o.get(a) == v for a, v in mobj.items())
-                    + sum(me["motion"] in motions for me in mev), -va["objects"].index(o))
-
-        best = max(va["objects"], key=score)
+        best = max(va["objects"], key=lambda o, mobj=mobj, mev=mev: _closeness(o, mobj, mev, va["objects"]))
         for a, v in mobj.items():
             if best.get(a) != v:
                 add(_CONFUSION_NAME[a])
@@ -243,9 +243,9 @@ def confused_attributes(caption: Any, video: Any) -> list[str]:
                 add("motion")
             elif "speed" in me and not any(e.get("speed") == me["speed"] for e in hits):
                 add("speed")
-        if order and len(mev) == 2 and "motion" not in confused:
-            if not (len(evs) == 2 and evs[0]["motion"] == mev[0]["motion"] and evs[1]["motion"] == mev[1]["motion"]):
-                add("order")
+        in_order = len(evs) == 2 and [e["motion"] for e in evs] == [me["motion"] for me in mev]
+        if order and len(mev) == 2 and "motion" not in confused and not in_order:
+            add("order")
     if "sound" in attrs and va.get("sound") != attrs["sound"]:
         add("sound")
     if any(_CONFUSION_NAME.get(d) in confused for d in destroyed if d):

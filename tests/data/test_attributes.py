@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from mvkit.data.attributes import (
-    confused_attributes, effective_mention, partial_label, satisfies, semantic_positives,
+    confused_attributes,
+    effective_mention,
+    partial_label,
+    satisfies,
+    semantic_positives,
 )
 from mvkit.data.records import CaptionRecord, VideoRecord
 

@@ -44,8 +44,14 @@ unless ``partial=True``, and :func:`mvkit.data.attributes.semantic_positives` do
 count the probed clip as a positive by default.
 """
 from mvkit.data.synth.world import (
-    DEFAULT_VIDEOS, SMOKE_VIDEOS, WORLD_LANGS, ensure_world, generate_world, is_partial_caption,
-    load_world, world_is_complete,
+    DEFAULT_VIDEOS,
+    SMOKE_VIDEOS,
+    WORLD_LANGS,
+    ensure_world,
+    generate_world,
+    is_partial_caption,
+    load_world,
+    world_is_complete,
 )
 
 __all__ = ["DEFAULT_VIDEOS", "SMOKE_VIDEOS", "WORLD_LANGS", "ensure_world", "generate_world",

@@ -15,7 +15,7 @@ import numpy as np
 def encode_mp4(frames: np.ndarray, audio: np.ndarray | None, fps: int, sample_rate: int,
                qp: int = 20) -> bytes:
     """MP4 bytes for ``frames uint8 [T, H, W, 3]`` and optional mono ``audio float32 [N]``."""
-    t, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         vs = container.add_stream("libx264", rate=fps)

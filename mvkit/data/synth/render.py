@@ -92,7 +92,7 @@ def render_frames(scene: dict[str, Any], seed: int, duration: float, fps: int = 
                   size: int = 64) -> np.ndarray:
     """Frames ``uint8 [T, size, size, 3]`` of a scene; positions come from ``seed``."""
     rng = np.random.default_rng(seed)
-    n = int(round(duration * fps))
+    n = round(duration * fps)
     t = (np.arange(n) + 0.5) / fps
     bg = _background(rng, size, scene["clutter"])
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
@@ -149,7 +149,7 @@ def render_audio(scene: dict[str, Any], seed: int, duration: float, sr: int = 16
     if not scene["audio"]:
         return None
     rng = np.random.default_rng(seed + 7919)
-    n = int(round(duration * sr))
+    n = round(duration * sr)
     buf = rng.normal(0, 0.004, n)                                    # room tone
     tt = np.arange(n) / sr
     buf += 0.02 * np.sin(2 * np.pi * rng.uniform(50, 120) * tt)      # hum: audio clutter

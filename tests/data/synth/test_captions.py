@@ -55,7 +55,7 @@ def test_noise_rate_is_roughly_as_configured():
     rng = np.random.default_rng(0)
     hits = total = 0
     for _ in range(3000):
-        _, ops, record, _ = sample_noise(rng, SEQ, 0.3)
+        _, ops, _record, _ = sample_noise(rng, SEQ, 0.3)
         total += 7                                  # color, shape, size, 2 motions, speed, sound
         hits += len(ops)
     assert abs(hits / total - 0.3) < 0.02
