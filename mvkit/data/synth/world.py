@@ -334,10 +334,13 @@ def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.Path
         n_videos = SMOKE_VIDEOS if smoke() else DEFAULT_VIDEOS
     base = Path(root) if root is not None else mvkit_home() / "worlds"
     name = f"world-v{VERSION}-n{n_videos}-s{seed}"
-    if kw:
+    # options that change what is generated name the world; how it is made does not
+    content_kw = {k: v for k, v in kw.items() if k not in ("workers", "verbose", "videos_from")}
+    if content_kw:
         import hashlib
         import json
-        name += "-" + hashlib.sha1(json.dumps(kw, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        digest = hashlib.sha1(json.dumps(content_kw, sort_keys=True, default=str).encode()).hexdigest()
+        name += "-" + digest[:8]
     final = base / name
     if world_is_complete(final):
         return final
@@ -350,7 +353,12 @@ def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.Path
                 shutil.rmtree(tmp, ignore_errors=True)
                 return final
             shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not world_is_complete(final):   # not a concurrent winner: a real error
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

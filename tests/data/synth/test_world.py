@@ -156,7 +156,9 @@ def test_ensure_world_generates_once_and_reuses(tmp_path, monkeypatch):
     assert world_is_complete(p) and p.parent == tmp_path
     stamp = (p / "captions.jsonl").stat().st_mtime_ns
     assert ensure_world(12, seed=1, root=tmp_path, workers=1) == p
+    assert ensure_world(12, seed=1, root=tmp_path, workers=2) == p          # how, not what: same world
     assert (p / "captions.jsonl").stat().st_mtime_ns == stamp
+    assert ensure_world(12, seed=1, root=tmp_path, workers=1, mt_noise=0.5) != p   # other content
     (p / ".complete").unlink()              # a crashed run: regenerated, not trusted
     assert ensure_world(12, seed=1, root=tmp_path, workers=1) == p and world_is_complete(p)
     assert not [d for d in tmp_path.iterdir() if d.name.startswith(".")]
