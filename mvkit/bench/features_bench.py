@@ -184,7 +184,7 @@ def time_head_epochs(ds, enc, store, num_frames, batch_size, workers, epochs, de
         first.setdefault(c.video_id, cid)
     row = {cid: i for i, cid in enumerate(cap_ids)}
     ids = [v for v in store.video_ids if v in first]
-    text_of = lambda vids: torch.from_numpy(text[[row[first[v]] for v in vids]])   # noqa: E731
+    text_of = lambda vids: torch.from_numpy(text[[row[first[v]] for v in vids]])
 
     head = _Head(store.dims["appearance"], text.shape[1])
     t0 = time.perf_counter()
@@ -253,17 +253,21 @@ def run(ds, enc, source: str, num_frames: int = 8, batch_size: int = 16, workers
 def report(res: dict) -> str:
     """The human-readable table of :func:`run`'s figures."""
     n = res["videos"]
+    head = (f"mvkit bench features: {n} clips from {res['source']}; encoder {res['encoder']} on "
+            f"{res['device']}; {res['frames']} frames, batch {res['batch_size']}, {res['workers']} "
+            f"decoding worker(s); best of {res['repeats']}; {res['machine']}")
+    target = "met" if res["meets_target"] else "NOT met"
+    pipe = (f"  full pipeline    {res['pipeline_s']:8.2f} s  = {res['pipeline_over_max']:.2f} x "
+            f"max(decode, encode)  (target <= {TARGET_OVERLAP}: {target})")
+    c4c = (f"  head epoch, decode+encode (C4C way)  {res['head_epoch_redecode_s']:8.3f} s  = "
+           f"{res['redecode_over_cached']}x the cached epoch")
     return "\n".join([
-        f"mvkit bench features: {n} clips from {res['source']}; encoder {res['encoder']} on {res['device']}; "
-        f"{res['frames']} frames, batch {res['batch_size']}, {res['workers']} decoding worker(s); "
-        f"best of {res['repeats']}; {res['machine']}",
+        head,
         f"  decode only      {res['decode_s']:8.2f} s  ({n / res['decode_s']:7.1f} clips/s)",
         f"  encode only      {res['encode_s']:8.2f} s  ({n / res['encode_s']:7.1f} clips/s)",
-        f"  full pipeline    {res['pipeline_s']:8.2f} s  = {res['pipeline_over_max']:.2f} x max(decode, encode)"
-        f"  (target <= {TARGET_OVERLAP}: {'met' if res['meets_target'] else 'NOT met'})",
+        pipe,
         f"  head epoch, cached features          {res['head_epoch_cached_s']:8.3f} s",
-        f"  head epoch, decode+encode (C4C way)  {res['head_epoch_redecode_s']:8.3f} s"
-        f"  = {res['redecode_over_cached']}x the cached epoch",
+        c4c,
     ])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# name -> module it lives in (keep __all__ below in step)
 _EXPORTS = {
     "decode_clip": "mvkit.features.decode",
     "sample_indices": "mvkit.features.decode",
@@ -25,7 +26,21 @@ _EXPORTS = {
     "create_encoder": "mvkit.features.encoders",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CorruptVideoError",
+    "DecodedClip",
+    "FeatureStore",
+    "ProvenanceMismatch",
+    "StoreWriter",
+    "create_encoder",
+    "decode_clip",
+    "ensure_store",
+    "extract_features",
+    "extract_text_features",
+    "log_mel",
+    "open_store",
+    "sample_indices",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -76,7 +76,7 @@ def _open(path: Path):
         raise CorruptVideoError(path, "unreadable", "empty file")
     try:
         return av.open(str(path))
-    except Exception as e:  # PyAV raises several error types (InvalidDataError, OSError ...)
+    except Exception as e:  # noqa: BLE001 -- PyAV raises several types (InvalidDataError, OSError ...)
         # An MP4 that starts with its 'ftyp' box but cannot be opened lost its end
         # (the 'moov' index is written last): report it as truncated.
         with open(path, "rb") as fh:
@@ -114,7 +114,7 @@ def _decode_once(path: Path, num_frames: int, audio: bool, trust_count: bool) ->
         return _decode(container, path, num_frames, audio, trust_count)
     except (CorruptVideoError, _CountMismatch):
         raise
-    except Exception as e:   # decoder errors deep in a damaged stream
+    except Exception as e:  # noqa: BLE001 -- decoder errors deep in a damaged stream
         raise CorruptVideoError(path, "truncated", f"{type(e).__name__}: {e}") from None
     finally:
         container.close()

@@ -13,15 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 import mvkit
-from mvkit.features.decode import CorruptVideoError, decode_clip
 from mvkit.features.audio import HOP_LENGTH, N_MELS, SAMPLE_RATE, WIN_LENGTH
-from mvkit.features.store import (FeatureStore, StoreWriter, open_store, write_text_features)
+from mvkit.features.decode import CorruptVideoError, decode_clip
+from mvkit.features.store import FeatureStore, StoreWriter, open_store, write_text_features
 
 SAMPLING = "uniform-middle"   # middle frame of N equal segments (X-Pool)
 
@@ -276,7 +277,7 @@ def _text_done(path: Path, lang: str, ids: list[str], prov: dict) -> bool:
 
 def store_dir_name(encoder: str, pretrained: str | None, num_frames: int) -> str:
     """Folder name of a store under ``<world>/features/``, e.g. ``mvkit-tiny-f8``."""
-    slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")   # noqa: E731
+    slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
     return slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
 
 

@@ -23,9 +23,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def check_provenance(found: Mapping[str, Any], expect: Mapping[str, Any], where:
     side only is a mismatch too). Values are compared after a JSON round trip so
     tuples and lists compare equal.
     """
-    norm = lambda v: json.loads(json.dumps(v, sort_keys=True))   # noqa: E731
+    norm = lambda v: json.loads(json.dumps(v, sort_keys=True))
     keys = list(expect) + ([k for k in found if k not in expect] if exact else [])
     for key in keys:
         have, want = found.get(key, _ABSENT), expect.get(key, _ABSENT)

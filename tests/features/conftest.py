@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ class FakeEncoder:
     name = "fake-pixels"
     pretrained = "none"
     weights_sha256 = "0" * 64
-    streams = {"appearance": 6, "motion": 3, "audio": 4}
+    streams: ClassVar[dict[str, int]] = {"appearance": 6, "motion": 3, "audio": 4}
     text_dim = 5
 
     def __init__(self, fail_after: int | None = None, nan: bool = False, name: str | None = None):

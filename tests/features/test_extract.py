@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from mvkit.features.decode import decode_clip
-from mvkit.features.extract import extract_features, extract_text_features, plan_shards, resolve_shard
+from mvkit.features.extract import (
+    extract_features,
+    extract_text_features,
+    plan_shards,
+    resolve_shard,
+)
 from mvkit.features.store import IncompleteStore, ProvenanceMismatch, open_store
 
 from .conftest import FakeEncoder
@@ -194,8 +199,8 @@ def test_sigkill_mid_extraction_then_resume(full_store, toy_world, tmp_path):
     finished = sorted(p.name for p in (out / "shards").iterdir() if not p.name.startswith("."))
     assert "00000" in finished and "00003" not in finished
     assert all((out / "shards" / n / "DONE").exists() for n in finished)
-    store = extract_features(toy_world, FakeEncoder(), out, num_frames=4, batch_size=2,
-                             num_workers=0, videos_per_shard=4, progress=False)
+    extract_features(toy_world, FakeEncoder(), out, num_frames=4, batch_size=2,
+                     num_workers=0, videos_per_shard=4, progress=False)
     assert not [p for p in (out / "shards").iterdir() if p.name.startswith(".")]   # stale temp cleaned
     assert store_bytes(out) == store_bytes(full_store.path)
     assert os.path.exists(out / "report.json")
