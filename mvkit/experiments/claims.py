@@ -238,8 +238,7 @@ def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **capt
 
     from mvkit.data import load
     from mvkit.data.synth import ensure_world
-    from mvkit.features.extract import extract_text_features
-    from mvkit.features.store import ProvenanceMismatch, open_store
+    from mvkit.features.store import open_store
     from mvkit.io import atomic_write_json
 
     t0 = time.perf_counter()
@@ -259,21 +258,49 @@ def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **capt
                     continue
                 shutil.rmtree(link) if link.is_dir() and not link.is_symlink() else link.unlink()
             link.symlink_to(base / f)
+    store = open_store(path)
+    if any(store.text_provenance(l).get("weights_sha256") != encoder.weights_sha256 for l in store.text_langs):
+        shutil.rmtree(path / "text")              # stale: extracted with other weights
     if not (path / "text" / ".complete").exists():
-        try:
-            langs = extract_text_features(ds, encoder, path, progress=False)
-        except ProvenanceMismatch:
-            shutil.rmtree(path / "text")
-            langs = extract_text_features(ds, encoder, path, progress=False)
+        langs = _reuse_text_features(ds, load(base_world), base_store, encoder, path)
         atomic_write_json(path / "text" / ".complete", {"langs": langs, "videos_from": str(base)})
     store = open_store(path)
-    for lang in store.text_langs:
-        if store.text_provenance(lang).get("weights_sha256") != encoder.weights_sha256:
-            shutil.rmtree(path / "text")
-            return caption_variant(base_world, base_store, encoder, log, **caption_kw)
     log(f"[claims] world {w.name} (clips of {base_world.name}) + text features ready in "
         f"{time.perf_counter() - t0:.1f}s")
     return w, ds, store
+
+
+def _reuse_text_features(ds: Any, base_ds: Any, base_store: Any, encoder: Any, path: Path) -> list[str]:
+    """Write ``ds``'s text features under ``path``: a caption whose text is the base world's
+    reuses the base store's feature (same encoder, checked), the others are encoded."""
+    import numpy as np
+    import torch
+
+    from mvkit.features.extract import text_provenance
+    from mvkit.features.store import write_text_features
+
+    base_text = {c.caption_id: c.text for c in base_ds.captions}
+    by_lang: dict[str, list] = {}
+    for c in ds.captions:
+        by_lang.setdefault(c.lang, []).append(c)
+    prov = text_provenance(encoder)
+    for lang, caps in sorted(by_lang.items()):
+        if base_store.text_provenance(lang).get("weights_sha256") != encoder.weights_sha256:
+            raise ValueError(f"{base_store.path}: text features of {lang!r} come from other weights")
+        ids, feats = base_store.text_features(lang)
+        row = {cid: i for i, cid in enumerate(ids)}
+        out = np.zeros((len(caps), feats.shape[1]), np.float32)
+        new = [i for i, c in enumerate(caps) if base_text.get(c.caption_id) != c.text or c.caption_id not in row]
+        fresh = set(new)
+        for i, c in enumerate(caps):
+            if i not in fresh:
+                out[i] = feats[row[c.caption_id]]
+        with torch.inference_mode():
+            for s in range(0, len(new), 256):
+                part = new[s:s + 256]
+                out[part] = encoder.encode_text([caps[i].text for i in part], lang).float().cpu().numpy()
+        write_text_features(path, lang, [c.caption_id for c in caps], out, prov)
+    return sorted(by_lang)
 
 
 def probe_features(world: Path, encoder: Any, cache: Path) -> dict[str, list]:

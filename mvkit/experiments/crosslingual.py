@@ -56,8 +56,10 @@ def open_data(dataset: str = "embedded", data_root: str | None = None, *, encode
               progress: bool = True) -> dict[str, tuple[Any, Any]]:
     """``{data key: (dataset, feature store)}``: the default data plus one world per noise level.
 
-    Worlds with another MT noise rate exist only for the embedded world (same clips and
-    captions, other translations); they are generated and their features extracted once.
+    Worlds with another MT noise rate exist only for the embedded world: the same clips
+    (hard links) and human captions, other translations. Their video features are the
+    default world's; only their captions are encoded, once
+    (:func:`mvkit.experiments.claims.caption_variant`, shared with ``mvkit claims``).
     """
     from mvkit.quickstart import prepare
 
@@ -68,15 +70,16 @@ def open_data(dataset: str = "embedded", data_root: str | None = None, *, encode
         raise ValueError(f"noise levels {levels}: other MT noise rates exist only for the embedded world; "
                          "set NOISE_LEVELS = [] for a real dataset")
     if levels:
-        from mvkit.data import load
-        from mvkit.data.synth import ensure_world
-        from mvkit.features.extract import ensure_store
-        from mvkit.features.store import open_store
+        from tqdm.auto import tqdm
 
-        n_videos = len(data["default"][0].videos)
-        for n in levels:
-            world = ensure_world(n_videos, seed=seed, mt_noise=n)
-            data[noise_key(n)] = load(world), open_store(ensure_store(world, encoder, pretrained, progress=progress))
+        from mvkit.experiments.claims import caption_variant
+        from mvkit.features.encoders import create_encoder
+
+        base_ds, base_store = data["default"]
+        enc = create_encoder(encoder, pretrained, device="cpu")
+        for n in tqdm(levels, desc="MT noise worlds", unit="world", disable=not progress):
+            _, ds, st = caption_variant(Path(base_ds.root), base_store, enc, lambda _m: None, mt_noise=n, seed=seed)
+            data[noise_key(n)] = ds, st
     return data
 
 
@@ -112,8 +115,9 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
     ``probes()`` returns RUDDER probe features (``partial_order`` needs it); ``out`` is the
     runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``).
     """
-    from mvkit.experiments.objectives import C2KDObjective, PartialOrderObjective
+    from mvkit.experiments.objectives import PartialOrderObjective
     from mvkit.train import load_model
+    from mvkit.train.objectives import C2KD
 
     unknown = [n for n in names if n not in MAIN]
     if unknown:
@@ -127,7 +131,7 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
     def teacher(_done: Any) -> Any:
         if out_ is None:
             raise ValueError("c2kd needs out= (the folder holding the zero_shot run)")
-        return C2KDObjective(load_model(out_ / "zero_shot" / "best.safetensors"))
+        return C2KD(teachers=[load_model(out_ / "zero_shot" / "best.safetensors")])
 
     def partial(_done: Any) -> Any:
         if probes is None:
@@ -180,8 +184,8 @@ def sweep_variants(langs: Sequence[str], *, noise_levels: Sequence[float] = (), 
                                 label=f"{LABELS[m]}; MT noise {n:g}")
         for f in fractions:
             name = sweep_name(m, fraction=f)
-            out[name] = Variant(name, tt, train_fraction=None if f >= 1 else f, objective=objective[m],
-                                label=f"{LABELS[m]}; {f:.0%} of training videos")
+            out.setdefault(name, Variant(name, tt, train_fraction=None if f >= 1 else f, objective=objective[m],
+                                         label=f"{LABELS[m]}; {f:.0%} of training videos"))
     return [v for n, v in out.items() if n != "translate_train"]
 
 
