@@ -246,6 +246,7 @@ def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **capt
 
     n = int(read_json(base_world / "world.json")["n_videos"])
     w = ensure_world(n, videos_from=str(base_world), **caption_kw)
+    _check_same_clips(base_world, w)
     ds = load(w)
     base = Path(base_store.path)
     path = w / "features" / base.name
@@ -268,6 +269,17 @@ def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **capt
     log(f"[claims] world {w.name} (clips of {base_world.name}) + text features ready in "
         f"{time.perf_counter() - t0:.1f}s")
     return w, ds, store
+
+
+def _check_same_clips(a: Path, b: Path) -> None:
+    """The video features of world ``a`` may serve world ``b`` only if its clips are the same files' bytes."""
+    import filecmp
+
+    clips = sorted(p.name for p in (a / "videos").glob("*.mp4"))
+    other = sorted(p.name for p in (b / "videos").glob("*.mp4"))
+    if clips != other or not all(filecmp.cmp(a / "videos" / c, b / "videos" / c, shallow=False) for c in clips):
+        raise ValueError(f"{b}: its clips differ from {a}'s; its video features cannot be reused "
+                         f"(delete {b} so it is regenerated from {a}'s clips)")
 
 
 def _reuse_text_features(ds: Any, base_ds: Any, base_store: Any, encoder: Any, path: Path) -> list[str]:
