@@ -95,7 +95,9 @@ def create_model(name_or_config: str | Path | Mapping[str, Any], *, video_dims: 
         else:
             heads[space] = cls(int(video_dims[spec.get("stream", "appearance")]), e, **spec)
         projs[space] = TextProjection(text_dim, e, ml_dim, parts=2 if kind == "rivrl" else 1)
-    return RetrievalModel(heads, projs, TextBase(text_dim, ml_dim, text_module), cfg.get("weights"), cfg)
+    streams = model_streams(cfg)
+    return RetrievalModel(heads, projs, TextBase(text_dim, ml_dim, text_module), cfg.get("weights"), cfg,
+                          {s: int(video_dims[s]) for s in streams})
 
 
 def _check_streams(need: list[str], dims: Mapping[str, int], cfg: Mapping, space: str) -> None:

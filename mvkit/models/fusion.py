@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from mvkit.models.heads import VideoHead
-from mvkit.models.text import TextBase, TextBatch, TextProjection
+from mvkit.models.text import Standardize, TextBase, TextBatch, TextProjection
 
 Emb = dict[str, Tensor]
 
@@ -64,7 +64,7 @@ class RetrievalModel(nn.Module):
 
     def __init__(self, heads: dict[str, VideoHead], text_projs: dict[str, TextProjection],
                  text: TextBase, weights: dict[str, float] | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+                 config: dict[str, Any] | None = None, video_dims: dict[str, int] | None = None) -> None:
         super().__init__()
         if set(heads) != set(text_projs):
             raise ValueError(f"spaces differ: heads {sorted(heads)} vs text projections {sorted(text_projs)}")
@@ -73,6 +73,7 @@ class RetrievalModel(nn.Module):
         self.text = text
         self.weights = {k: float((weights or {}).get(k, 1.0)) for k in heads}
         self.config = dict(config or {})
+        self.video_norms = nn.ModuleDict({s: Standardize(int(d)) for s, d in (video_dims or {}).items()})
 
     @property
     def streams(self) -> list[str]:
@@ -90,10 +91,29 @@ class RetrievalModel(nn.Module):
         base, ml = self.text(tb)
         return {name: proj(base, ml, tb.is_en) for name, proj in self.text_projs.items()}
 
+    @torch.no_grad()
+    def fit_input_stats(self, feats: dict[str, Tensor], masks: dict[str, Tensor],
+                        text: Tensor | None = None, ml_text: Tensor | None = None) -> None:
+        """Fit the input standardisation on *training* data: valid frames per stream, text rows.
+
+        Statistics are buffers (saved with the weights); call before training, never with
+        validation or test data.
+        """
+        for s, norm in self.video_norms.items():
+            if s in feats:
+                x = feats[s][masks[s]]
+                if len(x):
+                    norm.fit(x)
+        if text is not None and self.text.module is None:
+            self.text.norm.fit(text)
+        if ml_text is not None and self.text.ml_norm is not None:
+            self.text.ml_norm.fit(ml_text)
+
     def embed_video(self, vb: VideoBatch) -> Emb:
+        feats = {s: (self.video_norms[s](x) if s in self.video_norms else x) for s, x in vb.feats.items()}
         out = {}
         for name, head in self.heads.items():
-            for k, v in head.embed_video(vb.feats, vb.masks).items():
+            for k, v in head.embed_video(feats, vb.masks).items():
                 out[f"{name}.{k}"] = v
         return out
 

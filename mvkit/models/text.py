@@ -40,6 +40,30 @@ class TextBatch:
                          [(i.to(device), t.to(device)) for i, t in self.token_groups])
 
 
+class Standardize(nn.Module):
+    """Per-dimension ``(x - mean) / std`` with statistics fitted once on training data (buffers).
+
+    Frozen encoder features are often highly anisotropic (all videos within a few degrees
+    of one common direction); centring and scaling them with *training-split* statistics
+    lets a small head learn from the differences. Identity until :meth:`fit` is called.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    @torch.no_grad()
+    def fit(self, x: Tensor, eps: float = 1e-6) -> None:
+        """Set the statistics from rows ``x [N, dim]`` (e.g. all valid training frames)."""
+        x = x.reshape(-1, self.mean.shape[0]).float()
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(x.std(0, unbiased=False).clamp_min(eps))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
 class TextBase(nn.Module):
     """Produces the base text features ``[B, D]`` (and ``[B, D_ml]`` for the dual path).
 
@@ -51,6 +75,8 @@ class TextBase(nn.Module):
         super().__init__()
         self.dim, self.ml_dim = dim, ml_dim
         self.module = module
+        self.norm = Standardize(dim)                    # cached features only (identity when fine-tuning)
+        self.ml_norm = Standardize(ml_dim) if ml_dim else None
 
     @property
     def finetune(self) -> bool:
@@ -60,7 +86,7 @@ class TextBase(nn.Module):
         if self.module is None:
             if tb.features is None:
                 raise ValueError("TextBatch has no cached features (frozen text mode needs them)")
-            base = tb.features
+            base = self.norm(tb.features)
         else:
             if not tb.token_groups:
                 raise ValueError("TextBatch has no token groups (text fine-tuning needs them)")
@@ -68,7 +94,10 @@ class TextBase(nn.Module):
             base = outs[0][1].new_zeros(len(tb), outs[0][1].shape[1])
             for idx, out in outs:
                 base = base.index_copy(0, idx, out)
-        return base, tb.ml_features
+        ml = tb.ml_features
+        if ml is not None and self.ml_norm is not None:
+            ml = self.ml_norm(ml)
+        return base, ml
 
 
 class TextProjection(nn.Module):

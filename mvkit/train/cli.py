@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ml-store", default=None, help="store of the multilingual text tower (dual text path)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (small heads: 1 is often fastest)")
+    p.add_argument("--no-standardize", action="store_true",
+                   help="feed raw features (default: centre/scale with training-split statistics)")
     p.add_argument("--no-amp", action="store_true", help="disable AMP (it is only ever used on CUDA)")
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap resamples for 95%% CIs")
     p.add_argument("--no-test", action="store_true", help="report val only (no test evaluation)")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_langs=_csv(a.eval_langs), eval_kinds=_csv(a.eval_kinds),
         epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, text_lr=a.text_lr, weight_decay=a.weight_decay,
         warmup=a.warmup, grad_clip=a.grad_clip, seed=a.seed, text_mode=a.text_mode, ml_store=a.ml_store,
-        device=a.device, threads=a.threads, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
+        device=a.device, threads=a.threads, standardize=not a.no_standardize, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
     )
     try:
         rec = fit(cfg)

@@ -52,6 +52,8 @@ class TrainConfig:
     ``text_lr``). ml_store: a second store whose text features feed the multilingual tower
     of the dual text path. warmup: fraction of all steps spent warming up. threads: torch CPU
     threads (None: torch's default; small heads on a busy CPU are fastest with 1).
+    standardize: centre and scale the frozen input features per dimension with statistics of
+    the training split (stored in the model), which matters for anisotropic encoders.
     """
 
     data: str = ""
@@ -79,6 +81,7 @@ class TrainConfig:
     ml_store: str | None = None
     device: str | None = None
     threads: int | None = None
+    standardize: bool = True
     amp: bool = True
     bootstrap: int = 1000
     eval_test: bool = True
@@ -246,7 +249,13 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     ml_dim = int(train.ml_text.shape[1]) if (dual and train.ml_text is not None) else None
     video_dims = {s: int(train.feats[s].shape[-1]) for s in streams}
     model = create_model(mcfg, video_dims=video_dims, text_dim=text_dim, ml_text_dim=ml_dim,
-                         text_module=text_module).to(device)
+                         text_module=text_module)
+    if cfg.standardize:    # training-split statistics only
+        en = train.is_en
+        model.fit_input_stats(train.feats, train.masks,
+                              None if finetune else (train.text[en] if ml_store is not None else train.text),
+                              train.ml_text[~en] if (dual and (~en).any()) else None)
+    model = model.to(device)
     objective = objective if objective is not None else default_objective(cfg.loss, cfg.loss_kwargs, dual)
     objective.to(device)
     ctx = TrainContext(cfg, dataset, store, train, model,

@@ -173,3 +173,13 @@ def test_factory_errors_name_the_problem():
 def test_overrides_merge_nested():
     m = create_model("seqtransf", video_dims=DIMS, text_dim=TD, embed_dim=16, spaces={"main": {"layers": 1}})
     assert len(m.heads["main"].transformer.layers) == 1 and m.heads["main"].proj.out_features == 16
+
+
+def test_standardize_hand_computed():
+    from mvkit.models.text import Standardize
+    s = Standardize(2)
+    x = torch.tensor([[1.0, 10.0], [3.0, 10.0]])
+    assert torch.equal(s(x), x)                     # identity before fitting
+    s.fit(x)
+    assert torch.allclose(s.mean, torch.tensor([2.0, 10.0])) and torch.allclose(s(x)[:, 0], torch.tensor([-1.0, 1.0]))
+    assert torch.isfinite(s(x)).all()               # a constant dimension does not divide by zero

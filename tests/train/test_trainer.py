@@ -202,3 +202,18 @@ def test_dual_path_with_a_multilingual_store(world):
     assert (d.ml_text[en] == 0).all() and (d.text[de] == 0).all() and (d.ml_text[de] != 0).any()
     rec = fit(TrainConfig(epochs=1, head="dcm_dual", **{**FAST, "bootstrap": 0}), dataset=ds, store=store, ml_store=ml)
     assert rec.model.text_projs["main"].proj_ml.in_features == 7
+
+
+def test_standardize_uses_training_split_statistics(world):
+    ds, store = world
+    rec = fit(TrainConfig(epochs=1, **{**FAST, "bootstrap": 0, "lr": 0.0}), dataset=ds, store=store)
+    train_ids = [v.video_id for v in ds.videos if v.split == "train"]
+    frames = np.concatenate([store._frames[v]["appearance"] for v in train_ids])
+    norm = rec.model.video_norms["appearance"]
+    assert np.allclose(norm.mean.numpy(), frames.mean(0), atol=1e-5)
+    assert np.allclose(norm.std.numpy(), frames.std(0), atol=1e-5)
+    caps = [c.caption_id for c in ds.captions if c.video_id in set(train_ids) and c.lang in ("en", "de")]
+    rows = {cid: a for l in ("en", "de") for cid, a in zip(*store.text_features(l))}
+    assert np.allclose(rec.model.text.norm.mean.numpy(), np.stack([rows[c] for c in caps]).mean(0), atol=1e-5)
+    raw = fit(TrainConfig(epochs=1, standardize=False, **{**FAST, "bootstrap": 0}), dataset=ds, store=store)
+    assert torch.equal(raw.model.video_norms["appearance"].mean, torch.zeros(16))
