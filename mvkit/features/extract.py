@@ -281,32 +281,61 @@ def store_dir_name(encoder: str, pretrained: str | None, num_frames: int) -> str
     return slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
 
 
-def ensure_store(world_dir: str | os.PathLike, encoder: str = "mvkit-tiny", pretrained: str | None = None,
-                 num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
-                 progress: bool = True) -> Path:
-    """Build the features of a world once, under ``<world>/features/<encoder>-f<N>/``; reuse after.
+TEXT_COMPLETE = ".complete"   # under store/text/: every language of the dataset is encoded
 
-    Video and text features (every language) are extracted with
-    ``mvkit.features.encoders.create_encoder(encoder, pretrained)``; an interrupted build
-    resumes. Returns the store path (open it with :func:`open_store`).
+
+def store_is_complete(out: str | os.PathLike, encoder: str, num_frames: int) -> bool:
+    """True when ``out`` holds finished video and all-language text features.
+
+    Raises :class:`~mvkit.features.store.ProvenanceMismatch` when it holds another
+    encoder's or another sampling's features.
     """
-    world_dir = Path(world_dir)
-    out = world_dir / "features" / store_dir_name(encoder, pretrained, num_frames)
-    if (out / "index.json").exists() and (out / "text" / ".complete").exists():
+    out = Path(out)
+    if (out / "index.json").exists() and (out / "text" / TEXT_COMPLETE).exists():
         open_store(out, expect={"encoder": encoder, "num_frames": num_frames})
-        return out
-    from mvkit.data import load
-    from mvkit.features.encoders import create_encoder
+        return True
+    return False
 
-    dataset = load(world_dir)
+
+def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: str = "mvkit-tiny",
+                         pretrained: str | None = None, num_frames: int = 8, device=None,
+                         batch_size: int = 16, num_workers: int | None = None,
+                         progress: bool = True) -> Path:
+    """Build the store of ``dataset`` at ``out`` once (video + every language's text); reuse after.
+
+    The encoder is made by ``mvkit.features.encoders.create_encoder(encoder, pretrained)``
+    only when something is missing; an interrupted build resumes where it stopped.
+    """
+    out = Path(out)
+    if store_is_complete(out, encoder, num_frames):
+        return out
+    from mvkit.features.encoders import create_encoder
+    from mvkit.io import atomic_write_json
+
     enc = create_encoder(encoder, pretrained, device=device)
     extract_features(dataset, enc, out, num_frames=num_frames, batch_size=batch_size,
                      num_workers=num_workers, device=device, progress=progress)
     langs = extract_text_features(dataset, enc, out, progress=progress)
-    from mvkit.io import atomic_write_json
-
-    atomic_write_json(out / "text" / ".complete", {"langs": langs})
+    atomic_write_json(out / "text" / TEXT_COMPLETE, {"langs": langs})
     return out
+
+
+def ensure_store(world_dir: str | os.PathLike, encoder: str = "mvkit-tiny", pretrained: str | None = None,
+                 num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
+                 progress: bool = True) -> Path:
+    """The features of a world, built once under ``<world>/features/<encoder>-f<N>/`` and reused.
+
+    Returns the store path (open it with :func:`open_store`); see
+    :func:`ensure_dataset_store` for any other dataset.
+    """
+    world_dir = Path(world_dir)
+    out = world_dir / "features" / store_dir_name(encoder, pretrained, num_frames)
+    if store_is_complete(out, encoder, num_frames):
+        return out
+    from mvkit.data import load
+
+    return ensure_dataset_store(load(world_dir), out, encoder, pretrained, num_frames, device=device,
+                                batch_size=batch_size, num_workers=num_workers, progress=progress)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -348,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.no_text:   # whichever process completes the store encodes the captions
         langs = args.langs.split(",") if args.langs else None
-        extract_text_features(dataset, enc, store, langs=langs)
+        done = extract_text_features(dataset, enc, store, langs=langs)
+        if langs is None:   # every language: ensure_store may reuse this store as is
+            from mvkit.io import atomic_write_json
+
+            atomic_write_json(store.path / "text" / TEXT_COMPLETE, {"langs": done})
     print(f"{store.path}: {len(store.video_ids)} videos, streams {store.dims}, "
           f"{len(store.skipped)} skipped (see report.json), text {store.text_langs}")
     return 0

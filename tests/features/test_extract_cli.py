@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mvkit.features import extract
-from mvkit.features.store import open_store
+from mvkit.features.store import ProvenanceMismatch, open_store
 
 from .conftest import FakeEncoder
 
@@ -64,3 +64,13 @@ def test_cli_default_out_is_under_the_data_folder(fakes, tmp_path):
                          "--no-text"]) == 0
     store = open_store(data / "features" / "fake-f4")
     assert len(store.video_ids) == 10 and store.text_langs == []
+
+
+def test_a_cli_store_of_every_language_is_reused_by_ensure_dataset_store(fakes, toy_world, tmp_path):
+    out = tmp_path / "s"
+    assert extract.main(["--data", "x", "--encoder", "fake", "--out", str(out), "--frames", "4",
+                         "--workers", "0"]) == 0
+    assert extract.ensure_dataset_store(toy_world, out, "fake", num_frames=4, progress=False) == out
+    assert len(fakes) == 1                      # complete: no encoder was built the second time
+    with pytest.raises(ProvenanceMismatch, match="'encoder'"):
+        extract.ensure_dataset_store(toy_world, out, "other", num_frames=4, progress=False)
