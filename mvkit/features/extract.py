@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,14 +116,32 @@ def _collate(batch):
             {b[0]: b[3] for b in batch if b[3] is not None})
 
 
-def _worker_init(_: int) -> None:
-    """One thread per decoding worker (torch and NumPy's BLAS).
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
 
-    Multi-threaded BLAS on a tiny mel projection, with every core already busy, is
-    ~10x slower than one thread; the cores belong to the other workers and the encoder.
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_init(_: int) -> None:
+    """Set up a decoding worker: dies with its parent; one thread (torch and NumPy's BLAS).
+
+    A worker of a SIGKILLed extraction would otherwise linger forever, blocked on its
+    result pipe. Multi-threaded BLAS on a tiny mel projection, with every core already
+    busy, is ~10x slower than one thread; the cores belong to the workers and the encoder.
     """
     import torch
 
+    _die_with_parent()
     torch.set_num_threads(1)
     try:
         from threadpoolctl import threadpool_limits

@@ -196,6 +196,21 @@ def test_sigkill_mid_extraction_then_resume(full_store, toy_world, tmp_path):
     time.sleep(0.2)                                # now somewhere inside shard 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its decoding worker dies with it (no orphan left blocked on a pipe)
+    def orphans():
+        out_s = str(out)
+        found = []
+        for d in Path("/proc").iterdir():
+            try:
+                if d.name.isdigit() and out_s in (d / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(d.name))
+            except OSError:
+                pass
+        return found
+    gone_by = time.time() + 10
+    while time.time() < gone_by and orphans():
+        time.sleep(0.1)
+    assert orphans() == []
     finished = sorted(p.name for p in (out / "shards").iterdir() if not p.name.startswith("."))
     assert "00000" in finished and "00003" not in finished
     assert all((out / "shards" / n / "DONE").exists() for n in finished)
