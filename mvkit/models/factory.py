@@ -8,8 +8,9 @@ A config is ``{"name", "embed_dim", "spaces": {space: {"head": kind, **head_kwar
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from torch import nn
 

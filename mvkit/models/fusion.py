@@ -35,11 +35,11 @@ class VideoBatch:
     def __len__(self) -> int:
         return int(next(iter(self.masks.values())).shape[0])
 
-    def to(self, device: torch.device | str) -> "VideoBatch":
+    def to(self, device: torch.device | str) -> VideoBatch:
         return VideoBatch({k: v.to(device) for k, v in self.feats.items()},
                           {k: v.to(device) for k, v in self.masks.items()})
 
-    def slice(self, start: int, stop: int) -> "VideoBatch":
+    def slice(self, start: int, stop: int) -> VideoBatch:
         return VideoBatch({k: v[start:stop] for k, v in self.feats.items()},
                           {k: v[start:stop] for k, v in self.masks.items()})
 

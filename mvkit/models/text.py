@@ -34,8 +34,8 @@ class TextBatch:
     def __len__(self) -> int:
         return int(self.is_en.shape[0])
 
-    def to(self, device: torch.device | str) -> "TextBatch":
-        mv = lambda t: None if t is None else t.to(device)  # noqa: E731
+    def to(self, device: torch.device | str) -> TextBatch:
+        mv = lambda t: None if t is None else t.to(device)
         return TextBatch(mv(self.features), self.is_en.to(device), mv(self.ml_features),
                          [(i.to(device), t.to(device)) for i, t in self.token_groups])
 

@@ -4,11 +4,34 @@ Model selection uses the validation split only; the test split is evaluated once
 selection. Checkpoints resume exactly; ``torchrun`` computes the loss over the global batch.
 """
 from mvkit.train.evaluate import evaluate, evaluate_split, selection_score
-from mvkit.train.objectives import C2KD, OBJECTIVES, Contrastive, DualPath, Objective, StepInput, TrainContext
+from mvkit.train.objectives import (
+           C2KD,
+           OBJECTIVES,
+           Contrastive,
+           DualPath,
+           Objective,
+           StepInput,
+           TrainContext,
+)
 from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
 from mvkit.train.trainer import TrainConfig, WarmupCosine, fit, load_model
 
-__all__ = ["TrainConfig", "fit", "evaluate", "evaluate_split", "selection_score", "load_model", "RunRecord",
-           "Objective", "Contrastive", "DualPath", "C2KD", "OBJECTIVES", "StepInput", "TrainContext", "UniqueVideoBatchSampler",
-           "WarmupCosine"]
+__all__ = [
+           "C2KD",
+           "OBJECTIVES",
+           "Contrastive",
+           "DualPath",
+           "Objective",
+           "RunRecord",
+           "StepInput",
+           "TrainConfig",
+           "TrainContext",
+           "UniqueVideoBatchSampler",
+           "WarmupCosine",
+           "evaluate",
+           "evaluate_split",
+           "fit",
+           "load_model",
+           "selection_score",
+]

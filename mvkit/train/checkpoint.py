@@ -41,9 +41,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
         with safe_open(str(path), framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
             raw = f.metadata() or {}
-    except Exception as e:  # safetensors raises its own error types
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
         raise ValueError(f"{path}: not a readable safetensors checkpoint ({e})") from None
     return tensors, {k: json.loads(v) for k, v in raw.items()}
 

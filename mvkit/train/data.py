@@ -6,8 +6,9 @@ on a CPU. Videos the store skipped (corrupt files) are left out and counted.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,7 +79,7 @@ class SplitData:
         return TextBatch(None if self.text is None else self.text[rows], self.is_en[rows],
                          None if self.ml_text is None else self.ml_text[rows], groups)
 
-    def subset_captions(self, keep: Iterable[int]) -> "SplitData":
+    def subset_captions(self, keep: Iterable[int]) -> SplitData:
         """The same videos with only the captions at ``keep`` (e.g. one language)."""
         keep = torch.as_tensor(list(keep), dtype=torch.long)
         return SplitData(self.split, self.video_ids, self.feats, self.masks,

@@ -14,11 +14,11 @@ instead of wrapping in ``DistributedDataParallel`` because the model is called t
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
-from torch import Tensor
 import torch.distributed as dist
+from torch import Tensor
 
 
 def world() -> tuple[int, int]:

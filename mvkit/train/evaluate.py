@@ -8,7 +8,8 @@ against that language's captions.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -77,7 +78,7 @@ def evaluate_split(model: RetrievalModel, data: SplitData, *, langs: Sequence[st
         v2t = ranks(s[:, has].t(), pos[:, has].t())
         st, ct = _summaries(t2v, bootstrap, seed)
         sv, cv = _summaries(v2t, bootstrap, seed)
-        res: dict[str, Any] = {"t2v": st, "v2t": sv, "n_captions": int(len(rows)),
+        res: dict[str, Any] = {"t2v": st, "v2t": sv, "n_captions": len(rows),
                                "n_videos": int(s.shape[1]), "n_v2t_queries": int(has.sum())}
         if bootstrap:
             res["ci"] = {"t2v": ct, "v2t": cv}

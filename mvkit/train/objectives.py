@@ -26,8 +26,9 @@ and ``fit(config, objective=MyObjective(...))``. ``step.caption_index`` and
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -45,7 +46,7 @@ class TrainContext:
     train: Any                       # mvkit.train.data.SplitData of the training captions
     model: RetrievalModel
     build_split: Callable[..., Any]  # mvkit.train.data.build_split, bound to dataset/store
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     tokenize: Callable | None = None  # encoder.tokenize when the text tower is fine-tuned
 
 

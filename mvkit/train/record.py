@@ -47,7 +47,7 @@ class RunRecord:
         return path
 
     @classmethod
-    def read(cls, path: str | Path) -> "RunRecord":
+    def read(cls, path: str | Path) -> RunRecord:
         """Load a record written by :meth:`write`; unknown keys raise naming the file."""
         d = read_json(path)
         known = set(cls.__dataclass_fields__)

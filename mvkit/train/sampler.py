@@ -9,7 +9,7 @@ of an epoch (the same video twice is a positive).
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 

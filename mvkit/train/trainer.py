@@ -15,9 +15,10 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -25,7 +26,12 @@ from mvkit._setup import setup
 from mvkit.models.factory import create_model, model_config, model_streams
 from mvkit.models.fusion import RetrievalModel
 from mvkit.train import ddp
-from mvkit.train.checkpoint import load_training_state, load_weights, save_training_state, save_weights
+from mvkit.train.checkpoint import (
+    load_training_state,
+    load_weights,
+    save_training_state,
+    save_weights,
+)
 from mvkit.train.data import SplitData, build_split
 from mvkit.train.evaluate import SELECTION_CRITERION, evaluate_split, selection_score
 from mvkit.train.objectives import Objective, StepInput, TrainContext, default_objective
@@ -236,7 +242,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     streams = model_streams(mcfg)
     t_langs, t_kinds, pairs = _train_langs_kinds(cfg)
     eval_langs = cfg.eval_langs or t_langs
-    load_kw = dict(ml_store=ml_store, text_features=not finetune)
+    load_kw = {"ml_store": ml_store, "text_features": not finetune}
     t0 = time.perf_counter()
     train = _select_pairs(build_split(dataset, store, "train", streams, langs=t_langs, kinds=t_kinds, **load_kw), pairs)
     val = build_split(dataset, store, "val", streams, langs=eval_langs, kinds=cfg.eval_kinds, **load_kw)
@@ -271,7 +277,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
                          f"on {world} ranks")
     optimizer = torch.optim.AdamW(_param_groups(model, objective, cfg))
     total = steps_per_epoch * cfg.epochs
-    scheduler = WarmupCosine(optimizer, total, int(round(cfg.warmup * total)), cfg.min_lr_ratio)
+    scheduler = WarmupCosine(optimizer, total, round(cfg.warmup * total), cfg.min_lr_ratio)
     use_amp = bool(cfg.amp and device.type == "cuda")
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     params = [p for g in optimizer.param_groups for p in g["params"]]

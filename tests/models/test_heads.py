@@ -40,8 +40,8 @@ def _pad(vb: VideoBatch, extra: int, junk: float = 7.0) -> VideoBatch:
     feats = {s: torch.cat([x, torch.full((x.shape[0], extra, x.shape[2]), junk)], 1) for s, x in vb.feats.items()}
     masks = {s: torch.cat([m, torch.zeros(m.shape[0], extra, dtype=torch.bool)], 1) for s, m in vb.masks.items()}
     # junk also in the already-padded positions
-    for s in feats:
-        feats[s][~masks[s]] = junk
+    for s, x in feats.items():
+        x[~masks[s]] = junk
     return VideoBatch(feats, masks)
 
 

@@ -16,7 +16,7 @@ def _ctx(world):
     train = build_split(ds, store, "train", ["appearance"], langs=["en", "de"])
     torch.manual_seed(0)
     model = create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1], embed_dim=8)
-    bound = lambda split, **kw: build_split(ds, store, split, ["appearance"], **kw)  # noqa: E731
+    bound = lambda split, **kw: build_split(ds, store, split, ["appearance"], **kw)
     return TrainContext(None, ds, store, train, model, bound), train, model
 
 

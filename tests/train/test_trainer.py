@@ -7,12 +7,21 @@ import torch
 
 import mvkit.train.trainer as trainer_mod
 from mvkit.losses import create_loss
-from mvkit.train import Contrastive, DualPath, Objective, RunRecord, TrainConfig, evaluate, fit, load_model
+from mvkit.train import (
+    Contrastive,
+    DualPath,
+    Objective,
+    RunRecord,
+    TrainConfig,
+    evaluate,
+    fit,
+    load_model,
+)
 from mvkit.train.checkpoint import read_checkpoint
 
 from .conftest import make_world
 
-FAST = dict(langs=["en", "de"], batch_size=16, lr=3e-3, bootstrap=100, model_overrides={"embed_dim": 16})
+FAST = {"langs": ["en", "de"], "batch_size": 16, "lr": 3e-3, "bootstrap": 100, "model_overrides": {"embed_dim": 16}}
 
 
 class Killed(Exception):
@@ -34,7 +43,7 @@ def test_learns_and_record_is_complete(world, tmp_path):
     assert set(rec.results) == {"en", "de"}
     chance_r1 = 100 / rec.results["en"]["n_videos"]
     assert rec.results["en"]["t2v"]["R1"] > 3 * chance_r1          # it learned the latent match
-    for lang, r in rec.results.items():
+    for r in rec.results.values():
         for d in ("t2v", "v2t"):
             lo, hi = r["ci"][d]["R1"]
             assert lo <= r[d]["R1"] <= hi
