@@ -45,7 +45,7 @@ def prepare(dataset: str = "embedded", data_root: str | os.PathLike | None = Non
     ``dataset="embedded"`` makes the embedded world (``n_videos=None``: the default size,
     or the smoke size under ``MVKIT_SMOKE=1``). Any other name is a manifest
     (``data_manifests/<name>.json``) read from ``data_root`` with ``variant``; its
-    features go to ``<MVKIT_HOME>/features/<name>/<encoder>...``. ``encoder`` and
+    features go to ``<MVKIT_HOME>/features/<name>[-<variant>]/<encoder>...``. ``encoder`` and
     ``pretrained`` are passed to :func:`mvkit.features.encoders.create_encoder`
     (``"ViT-B-32"``, ``"openai"`` for real CLIP weights).
     """
@@ -62,27 +62,14 @@ def prepare(dataset: str = "embedded", data_root: str | os.PathLike | None = Non
         return load(world), open_store(path)
     if data_root is None:
         raise ValueError(f"prepare: dataset {dataset!r} needs data_root= (the folder you downloaded it to)")
-    ds = load(dataset, root=data_root, variant=variant)
-    return ds, _ensure_dataset_store(ds, dataset, encoder, pretrained, num_frames, dev, progress)
-
-
-def _ensure_dataset_store(ds: RetrievalDataset, name: str, encoder: str, pretrained: str | None,
-                          num_frames: int, device: str | None, progress: bool):
-    """Extract (or resume, or reuse) the features of a real dataset under ``mvkit_home()``."""
-    from mvkit.features.encoders import create_encoder
-    from mvkit.features.extract import extract_features, extract_text_features, store_dir_name
-    from mvkit.features.store import open_store
-    from mvkit.io import atomic_write_json
+    from mvkit.features.extract import ensure_dataset_store, store_dir_name
     from mvkit.paths import mvkit_home
 
+    ds = load(dataset, root=data_root, variant=variant)
+    name = dataset if variant is None else f"{dataset}-{variant}"   # variants list different videos
     out = mvkit_home() / "features" / name / store_dir_name(encoder, pretrained, num_frames)
-    if (out / "index.json").exists() and (out / "text" / ".complete").exists():
-        return open_store(out, expect={"encoder": encoder, "num_frames": num_frames})
-    enc = create_encoder(encoder, pretrained, device=device)
-    store = extract_features(ds, enc, out, num_frames=num_frames, device=device, progress=progress)
-    langs = extract_text_features(ds, enc, store, progress=progress)
-    atomic_write_json(out / "text" / ".complete", {"langs": langs})
-    return store
+    path = ensure_dataset_store(ds, out, encoder, pretrained, num_frames, device=dev, progress=progress)
+    return ds, open_store(path)
 
 
 # ---- training ---------------------------------------------------------------------------
