@@ -222,6 +222,19 @@ def _heldout(model: TinyModel, tokenizer, args) -> dict:
             "recall": rec}
 
 
+def report_markdown(log: dict) -> str:
+    """The held-out table of a training log as Markdown (for docs/backbone.md)."""
+    rec = log["heldout"]["recall"]
+    lines = ["| lang | appearance R@1 / R@5 / R@10 | fused R@1 / R@5 / R@10 | fused MdR | "
+             "fused semantic R@1 | ceiling R@1 | queries |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for lang in sorted(rec, key=lambda x: (x != "en", x)):
+        a, f = rec[lang]["appearance"], rec[lang]["fused"]
+        lines.append(f"| {lang} | {a['R1']:.1f} / {a['R5']:.1f} / {a['R10']:.1f} | "
+                     f"{f['R1']:.1f} / {f['R5']:.1f} / {f['R10']:.1f} | {f['MdR']:.0f} | "
+                     f"{f['semantic_R1']:.1f} | {f['ceiling_R1']:.1f} | {f['n_queries']} |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------- train
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mvkit pretrain-tiny", description=__doc__.split("\n\n")[0])
@@ -233,8 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-only", action="store_true",
                    help="only (re)measure the held-out recall of the checkpoint in --out")
     p.add_argument("--out", type=Path, default=bb.ASSET_DIR, help="output folder (default: the shipped assets)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--app-frames", type=int, default=1, help="frames per video through the ViT per step")

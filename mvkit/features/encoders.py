@@ -205,13 +205,16 @@ class VideoTextEncoder:
 
     # -- internals --------------------------------------------------------------
     def _find_pad_id(self) -> int:
-        inner = getattr(self.tokenizer, "tokenizer", None)
+        """The id the text tower treats as padding (HF config, open_clip text cfg, tokenizer)."""
         if self._hf_text:
             return int(self.text_clip.text.config.pad_token_id)
+        text = getattr(self.text_clip, "text", None)
+        if text is not None and getattr(text, "pad_id", None) is not None:
+            return int(text.pad_id)
         if hasattr(self.tokenizer, "pad_id"):
             return int(self.tokenizer.pad_id)
-        pid = getattr(inner, "pad_token_id", None)
-        return int(pid) if pid is not None else 0
+        pid = getattr(getattr(self.tokenizer, "tokenizer", None), "pad_token_id", None)
+        return int(pid) if pid is not None else 0   # CLIP's SimpleTokenizer pads with 0
 
     def _autocast(self):
         if self.precision == "amp" and self.device.type == "cuda":
