@@ -8,8 +8,8 @@ split by the trainer; test queries are human captions; hyper-parameters are the 
 defaults (paper defaults), nothing was tuned on test.
 
 Verdicts: *reproduced* = difference in the claimed direction with a 95% interval that
-excludes 0; *inconclusive* = claimed direction, interval includes 0; *not reproduced* =
-difference of 0 or in the opposite direction.
+excludes 0 and p < 0.05; *inconclusive* = claimed direction, but the interval includes 0
+or p >= 0.05; *not reproduced* = difference of 0 or in the opposite direction.
 
     mvkit claims --out runs/claims [--smoke] [--seeds N] [--epochs E]
 """
@@ -128,9 +128,10 @@ def comparisons() -> list[Comparison]:
     ]
 
 
-def verdict(diff: float, low: float, high: float) -> str:
-    """reproduced: claimed direction, CI excludes 0; inconclusive: direction, CI includes 0; else not."""
-    if diff > 0 and low > 0:
+def verdict(diff: float, low: float, high: float, p: float = 0.0, alpha: float = 0.05) -> str:
+    """reproduced: claimed direction, CI excludes 0 and p < alpha; inconclusive: direction
+    right but CI includes 0 or p >= alpha; not reproduced: no difference or the opposite."""
+    if diff > 0 and low > 0 and p < alpha:
         return "reproduced"
     if diff > 0:
         return "inconclusive"
@@ -168,7 +169,7 @@ def evaluate_claims(out: str | Path, comps: Sequence[Comparison], sound: set[str
             res = paired(dirs(c.a), dirs(c.b), metric=c.metric, n_boot=n_boot, **q)
             comparison = f"{c.a} vs {c.b}"
         rows.append({"claim": c.claim, "title": c.title, "comparison": comparison, "queries": c.queries,
-                     **res, "verdict": verdict(res["diff"], res["low"], res["high"]), "note": c.note})
+                     **res, "verdict": verdict(res["diff"], res["low"], res["high"], res["p"]), "note": c.note})
     return rows
 
 
@@ -194,8 +195,8 @@ def write_outputs(out: str | Path, rows: Sequence[dict[str, Any]], meta: dict[st
           f"World: {meta['world']} ({meta['n_videos']} videos); features: {meta['encoder']} "
           f"(weights {str(meta.get('weights_sha256'))[:12]}); epochs {meta['epochs']}; seeds {meta['seeds']}; "
           "selection on val; test queries are human captions; t2v R@1 (%).", "",
-          "Verdict: reproduced = claimed direction with the 95% paired-bootstrap CI excluding 0; "
-          "inconclusive = direction right, CI includes 0; not reproduced = no difference or the "
+          "Verdict: reproduced = claimed direction, the 95% paired-bootstrap CI excludes 0 and p < 0.05; "
+          "inconclusive = direction right, CI includes 0 or p >= 0.05; not reproduced = no difference or the "
           "opposite direction. p: two-sided paired permutation test over queries.", "",
           table_markdown(rows)]
     atomic_write_text(out / "claims.md", "\n".join(md))

@@ -62,11 +62,13 @@ def test_interaction_is_difference_of_differences(tmp_path):
         interaction_test(al, ah, bl, bh, metric="MdR")
 
 
-@pytest.mark.parametrize("diff,low,high,want", [(2.0, 0.5, 3.0, "reproduced"), (2.0, -0.5, 3.0, "inconclusive"),
-                                                (0.0, -1.0, 1.0, "not reproduced"),
-                                                (-2.0, -3.0, -1.0, "not reproduced")])
-def test_verdict(diff, low, high, want):
-    assert verdict(diff, low, high) == want
+@pytest.mark.parametrize("diff,low,high,p,want", [(2.0, 0.5, 3.0, 0.01, "reproduced"),
+                                                  (2.0, 0.5, 3.0, 0.13, "inconclusive"),
+                                                  (2.0, -0.5, 3.0, 0.01, "inconclusive"),
+                                                  (0.0, -1.0, 1.0, 1.0, "not reproduced"),
+                                                  (-2.0, -3.0, -1.0, 0.01, "not reproduced")])
+def test_verdict(diff, low, high, p, want):
+    assert verdict(diff, low, high, p) == want
 
 
 def test_table_from_saved_runs(tmp_path):
