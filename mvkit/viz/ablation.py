@@ -32,8 +32,15 @@ def per_language_chart(df: pd.DataFrame, *, metric: str = "R1", title: str | Non
     ``df`` is :func:`mvkit.analysis.compare.language_results` output.
     """
     ax = ax if ax is not None else _axes(df, "language", "variant")
-    return ci_bar_chart(df, x="language", hue="variant", metric=metric, ax=ax,
-                        title=title or f"{metric} per test language (95% bootstrap CI)")
+    fig = ci_bar_chart(df, x="language", hue="variant", metric=metric, ax=ax,
+                       title=title or f"{metric} per test language (95% bootstrap CI)")
+    _legend_outside(ax)
+    return fig
+
+
+def _legend_outside(ax: plt.Axes) -> None:
+    """Legend to the right of the bars, where it hides none of them."""
+    ax.legend(title="variant", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def paired_difference_chart(df: pd.DataFrame, *, metric: str = "R1", baseline: str = "baseline",
@@ -52,6 +59,7 @@ def paired_difference_chart(df: pd.DataFrame, *, metric: str = "R1", baseline: s
                        ylabel=f"\u0394 {unit} vs {baseline}",
                        title=f"Paired difference to {baseline}, 95% CI (* p < {alpha:g})")
     ax.axhline(0, color="black", lw=0.8)
+    _legend_outside(ax)
     xs = list(dict.fromkeys(sub["language"]))
     hues = list(dict.fromkeys(sub["variant"]))
     width = 0.8 / len(hues)
