@@ -246,9 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-only", action="store_true",
                    help="only (re)measure the held-out recall of the checkpoint in --out")
     p.add_argument("--out", type=Path, default=bb.ASSET_DIR, help="output folder (default: the shipped assets)")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--app-frames", type=int, default=1, help="frames per video through the ViT per step")
     p.add_argument("--vocab-size", type=int, default=None)
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     steps_per_epoch = max(1, len(train_idx) // args.batch_size)
     total = steps_per_epoch * args.epochs
-    warmup = max(1, total // 20)
+    warmup = max(1, total // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
     gen = np.random.default_rng(args.seed)
