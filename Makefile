@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m mvkit demo
 
+# Tests and notebooks build their smoke world and features from scratch in a repo-local
+# home (not ~/.cache/mvkit), so a fresh clone proves the whole path; reruns reuse it.
+TEST_HOME ?= $(CURDIR)/.cache/mvkit-test
+
 test: $(STAMP)
-	MVKIT_SMOKE=1 $(PY) -m pytest tests $(if $(wildcard notebooks/*.ipynb),--nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg notebooks)
+	MVKIT_HOME=$(TEST_HOME) MVKIT_SMOKE=1 $(PY) -m pytest tests $(if $(wildcard notebooks/*.ipynb),--nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg notebooks)
 
 bench: $(STAMP)
 	$(PY) -m mvkit bench all
