@@ -1,8 +1,8 @@
 """``mvkit demo``: the quick-start of notebook 00 from the command line (``make demo``).
 
 Generates (or reuses) the embedded world, extracts (or reuses) its mvkit-tiny features,
-trains a mean-pooling + InfoNCE model on English captions and their machine
-translations into every language, evaluates text-to-video and video-to-text retrieval
+trains a fused object + activity model (appearance; motion + audio) with InfoNCE on
+English captions and their machine translations into every language, evaluates text-to-video and video-to-text retrieval
 per language on the test split (bootstrap 95% intervals, checkpoint chosen on val), and
 writes the run record, the per-language table, one failure and one embedding map under
 ``--out``. ``MVKIT_SMOKE=1`` runs the small world and fewer epochs.
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pretrained", default=None, help="open_clip pretrained tag, e.g. openai")
     ap.add_argument("--langs", default=None, help="comma-separated languages (default: all)")
     ap.add_argument("--epochs", type=int, default=None, help="default 10 (3 under MVKIT_SMOKE=1)")
-    ap.add_argument("--head", default="mean", help="model config (mean, seqtransf, fusion, ...)")
+    ap.add_argument("--head", default="fusion", help="model config (fusion, mean, seqtransf, activity, ...)")
     ap.add_argument("--loss", default="infonce", help="loss name (infonce, vse++, weighted_rank, ...)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--map", dest="map_method", choices=["umap", "pca"], default=None,

@@ -8,8 +8,9 @@ data -> features -> train -> per-language evaluation -> one failure -> one embed
   (``"msrvtt"`` with ``data_root=``) goes through ``mvkit.data.load`` and the same
   extractor, so switching dataset or encoder is a change of arguments only.
 * :func:`train_config` fills a :class:`~mvkit.train.TrainConfig` with the quick-start
-  defaults (mean pooling + InfoNCE on English human captions plus the machine
-  translations into every other language; evaluation on human captions of every language).
+  defaults (fused object + activity spaces, InfoNCE, English human captions plus the
+  machine translations into every other language; evaluation on human captions of every
+  language).
 * :func:`train` runs :func:`mvkit.train.fit` with a progress bar over epochs.
 * :func:`language_table`, :func:`embed_split_for_analysis`, :func:`pick_failure` and
   :func:`embedding_figure` turn the trained model into the numbers and pictures.
@@ -90,13 +91,16 @@ def _available(dataset: RetrievalDataset, split: str) -> set[tuple[str, str]]:
 
 
 def train_config(dataset: RetrievalDataset, store: Any, *, langs: Sequence[str] | None = None,
-                 epochs: int = 10, out: str | os.PathLike | None = None, head: str = "mean",
+                 epochs: int = 10, out: str | os.PathLike | None = None, head: str = "fusion",
                  loss: str = "infonce", batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
                  bootstrap: int = 1000, **overrides: Any) -> Any:
     """The quick-start :class:`~mvkit.train.TrainConfig` for ``dataset``.
 
     Training captions: English human captions plus the machine translations of them into
     every other language of ``langs`` (translate-train), where the dataset has them.
+    Head: ``fusion`` (Mithun et al.'s object space on appearance + activity space on motion
+    and audio, similarities summed): on the shipped mvkit-tiny features it retrieves far
+    better than mean pooling of appearance alone (smoke world, English: R@1 9 vs 2%).
     Evaluation: the human captions of every language of ``langs`` that the test split
     has (``langs=None``: all of the dataset's languages). ``overrides`` go to TrainConfig.
     """
@@ -302,7 +306,7 @@ def embedding_figure(emb: SplitEmbeddings, langs: Sequence[str] = MAP_LANGS, met
 # ---- the whole loop -----------------------------------------------------------------------
 def run_quickstart(out: str | os.PathLike, *, dataset: str = "embedded", data_root: str | None = None,
                    encoder: str = "mvkit-tiny", pretrained: str | None = None, langs: Sequence[str] | None = None,
-                   epochs: int | None = None, head: str = "mean", loss: str = "infonce", seed: int = 0,
+                   epochs: int | None = None, head: str = "fusion", loss: str = "infonce", seed: int = 0,
                    map_method: str | None = None, failure_lang: str = "en", bootstrap: int = 1000,
                    progress: bool = True) -> dict[str, Any]:
     """Run the quick-start end to end and write it under ``out``; returns what it made.

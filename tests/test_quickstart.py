@@ -27,10 +27,10 @@ def test_train_config_is_translate_train(ds):
     # English human + machine translations; never back-translations or scarce human non-English
     assert cfg.train_select == ["de:machine-translated", "en:human", "fr:machine-translated"]
     assert cfg.eval_langs == ["de", "en"]          # fr has no human test caption
-    assert cfg.eval_kinds == ["human"] and cfg.head == "mean" and cfg.loss == "infonce"
-    only_en = qs.train_config(ds, None, langs=["en"], head="fusion", lr=1e-4)
+    assert cfg.eval_kinds == ["human"] and cfg.head == "fusion" and cfg.loss == "infonce"
+    only_en = qs.train_config(ds, None, langs=["en"], head="mean", lr=1e-4)
     assert only_en.train_select == ["en:human"] and only_en.eval_langs == ["en"]
-    assert only_en.head == "fusion" and only_en.lr == 1e-4
+    assert only_en.head == "mean" and only_en.lr == 1e-4
     with pytest.raises(ValueError, match="no training or test captions"):
         qs.train_config(ds, None, langs=["ja"])
 
