@@ -55,7 +55,7 @@ def test_language_table_values_ci_and_chance():
 
 def test_joint_vectors_reproduce_weighted_fused_score():
     g = torch.Generator().manual_seed(0)
-    n = lambda *s: torch.nn.functional.normalize(torch.randn(*s, generator=g), dim=-1)  # noqa: E731
+    n = lambda *s: torch.nn.functional.normalize(torch.randn(*s, generator=g), dim=-1)
     text = {"object": n(5, 4), "activity": n(5, 3)}
     video = {"object.v": n(6, 4), "activity.v": n(6, 3)}
     w = {"object": 1.0, "activity": 0.5}
