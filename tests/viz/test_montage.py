@@ -4,12 +4,12 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord  # noqa: E402
-from mvkit.viz.montage import montage, montage_html, pick_videos, sampling_figure  # noqa: E402
+from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.viz.montage import montage, montage_html, pick_videos, sampling_figure
 
 
 @pytest.fixture()
@@ -64,7 +64,7 @@ def test_sampling_figure_marks_the_middle_frames(tmp_path):
             c.mux(p)
     fig = sampling_figure(path, num_frames=4)
     timeline = fig.axes[-1]
-    marks = [ln for ln in timeline.lines if ln.get_marker() == "v"][0]
+    marks = next(ln for ln in timeline.lines if ln.get_marker() == "v")
     assert marks.get_xdata().tolist() == [2, 8, 14, 20]          # middles of 4 segments of 24 frames
     assert [ax.get_title() for ax in fig.axes[:4]] == ["t = 0.25 s", "t = 1.00 s", "t = 1.75 s", "t = 2.50 s"]
     plt.close(fig)
