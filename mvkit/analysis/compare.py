@@ -95,6 +95,9 @@ def sweep_results(runs: Mapping[tuple[str, float], Run], reference: str, langs: 
         row.pop("language")
         row["method"] = row.pop("variant")
         rows.append({"method": row.pop("method"), condition: value, **row})
+    if not rows:   # nothing swept (e.g. no noise levels on a real dataset)
+        return pd.DataFrame(columns=["method", condition, "n_queries", metric, f"{metric}_low", f"{metric}_high",
+                                     "diff", "diff_low", "diff_high", "p"])
     order = list(dict.fromkeys(m for m, _ in runs))
     df = pd.DataFrame(rows)
     df["_o"] = df["method"].map(order.index)

@@ -78,8 +78,9 @@ def sweep_chart(frames: Sequence[tuple[pd.DataFrame, str, str]], *, metric: str 
     :func:`mvkit.analysis.compare.sweep_results` table. Panels share the y axis so a drop
     under noise and a drop under scarcity compare at a glance.
     """
+    frames = [f for f in frames if len(f[0])]      # a condition that was not swept gets no panel
     if not frames:
-        raise ValueError("sweep_chart needs at least one table")
+        raise ValueError("sweep_chart needs at least one non-empty table")
     fig, axes = plt.subplots(1, len(frames), figsize=(4.8 * len(frames), 3.6), sharey=True,
                              layout="constrained", squeeze=False)
     for ax, (df, x, xlabel) in zip(axes[0], frames):

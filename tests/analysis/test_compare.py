@@ -69,6 +69,9 @@ def test_sweep_results_pairs_within_condition(tmp_path):
     assert r.loc[("robust", 0.6), "diff"] == pytest.approx(200 / 7)     # paired at 0.6, not at 0.1
     assert r.loc[("robust", 0.1), "diff"] == pytest.approx(0.0)
     assert np.isnan(r.loc[("infonce", 0.1), "diff"])
+    empty = C.sweep_results({}, "infonce", ["en"], condition="noise")
+    assert empty.empty and "noise" in empty.columns
+    assert C.format_language_table(empty, "R1", "diff", index="noise", columns="method").empty
     with pytest.raises(ValueError, match="no 'infonce' run"):
         C.sweep_results({("robust", 0.3): runs[("robust", 0.1)]}, "infonce", ["en"])
 

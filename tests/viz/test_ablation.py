@@ -47,7 +47,8 @@ def test_sweep_chart_one_panel_per_condition():
     noise = pd.DataFrame({"method": ["infonce", "infonce", "dcot", "dcot"], "noise": [0.1, 0.6, 0.1, 0.6],
                           "R1": [20.0, 10.0, 21.0, 15.0], "R1_low": [18, 8, 19, 13], "R1_high": [22, 12, 23, 17]})
     share = noise.rename(columns={"noise": "share"}).assign(share=[0.25, 1.0, 0.25, 1.0])
-    fig = sweep_chart([(noise, "noise", "MT noise rate"), (share, "share", "share of videos")])
+    fig = sweep_chart([(noise, "noise", "MT noise rate"), (share, "share", "share of videos"),
+                       (noise.iloc[:0], "noise", "not swept")])
     assert len(fig.axes) == 2
     ax0 = fig.axes[0]
     assert ax0.get_xlabel() == "MT noise rate" and "R@1" in ax0.get_ylabel()
