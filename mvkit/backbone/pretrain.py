@@ -246,7 +246,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-only", action="store_true",
                    help="only (re)measure the held-out recall of the checkpoint in --out")
     p.add_argument("--out", type=Path, default=bb.ASSET_DIR, help="output folder (default: the shipped assets)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--stop-after", type=int, default=5,
+                   help="stop after this many epochs of the --epochs schedule (the snapshot is "
+                        "what every epoch saves anyway; the shipped checkpoint is one)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
@@ -349,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
            "decode_seconds": t_decode, "n_videos": len(ids), "n_en_captions": len(en_caps),
            "vocab_size": tok_obj.get_vocab_size(), "epochs": []}
     t_train = time.time()
-    for epoch in range(args.epochs):
+    for epoch in range(min(args.epochs, args.stop_after or args.epochs)):
         model.train()
         order = gen.permutation(train_idx)
         sums, n = {k: 0.0 for k in losses}, 0
