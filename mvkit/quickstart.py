@@ -156,13 +156,14 @@ def language_table(record: Any, metrics: Sequence[str] = TABLE_METRICS,
     """Tidy per-language results: one row per (language, direction) with each metric and CI.
 
     Columns ``language, direction, n_queries, <m>, <m>_low, <m>_high`` and ``chance_R1``
-    (100 / gallery size: what a random ranking scores); rows follow the record's
-    language order, t2v before v2t.
+    (100 / gallery size: what a random ranking scores); English first, then the other
+    languages in the record's order, t2v before v2t.
     """
     d = record.to_dict() if hasattr(record, "to_dict") else dict(record)
     results = d[split]
     rows = []
-    for lang, res in results.items():
+    for lang in sorted(results, key=lambda l: l != "en"):   # stable: keeps the others' order
+        res = results[lang]
         for direction in ("t2v", "v2t"):
             n_gallery = res["n_videos"] if direction == "t2v" else res["n_captions"]
             row: dict[str, Any] = {"language": lang, "direction": direction,

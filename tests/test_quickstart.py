@@ -43,6 +43,9 @@ def _record():
 
 
 def test_language_table_values_ci_and_chance():
+    rec = _record()
+    rec["results"] = {"de": rec["results"]["en"], **rec["results"]}
+    assert [r[0] for r in qs.language_table(rec)[["language"]].values] == ["en", "en", "de", "de"]
     df = qs.language_table(_record())
     assert df[["language", "direction"]].values.tolist() == [["en", "t2v"], ["en", "v2t"]]
     t2v, v2t = df.iloc[0], df.iloc[1]
