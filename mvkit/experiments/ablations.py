@@ -158,8 +158,10 @@ def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str
         rec = None
         if (run_dir / RUN_FILE).exists() and (run_dir / RANKS_FILE).exists():
             rec = RunRecord.read(run_dir / RUN_FILE)
-            if _comparable(rec.config) != _comparable(asdict(cfg)):
-                log(f"[claims] {v.name}: config changed, retraining")
+            was = (rec.data.get("store_provenance") or {}).get("weights_sha256")
+            now = (getattr(store, "provenance", None) or {}).get("weights_sha256")
+            if _comparable(rec.config) != _comparable(asdict(cfg)) or was != now:
+                log(f"[claims] {v.name}: config or feature weights changed, retraining")
                 shutil.rmtree(run_dir)
                 rec = None
             else:
