@@ -378,7 +378,10 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
     local = model[len("local-dir:"):] if model.startswith("local-dir:") else None
     if model == bb.TINY_NAME or (local is not None and bb.has_stream_towers(local)):
         random_init = isinstance(pretrained, str) and pretrained.lower() in ("random", "none")
-        clip_weights = None if (random_init or pretrained is None) else pretrained
+        # "shipped" is what provenance records for the packaged weights: accept it back, so a
+        # store's provenance can rebuild its encoder (the trainer's text fine-tuning does).
+        shipped = pretrained is None or str(pretrained).lower() == "shipped"
+        clip_weights = None if (random_init or shipped) else pretrained
         if clip_weights is not None and not Path(clip_weights).is_file():
             raise FileNotFoundError(f"create_encoder: mvkit-tiny checkpoint {clip_weights!r} not found")
         parts = bb.load_tiny(local, clip_weights=clip_weights, device=device,

@@ -178,3 +178,13 @@ def test_nllb_tower_gets_the_nllb_language_code(tiny_clip_name, monkeypatch):
     enc.tokenize(["नमस्ते"], "hi")
     enc.tokenize(["வணக்கம்"], "tam")     # alias normalised first
     assert calls == ["hin_Deva", "tam_Taml"]
+
+
+def test_tiny_encoder_rebuilds_from_its_own_provenance():
+    """The trainer rebuilds an encoder from a store's provenance (text fine-tuning)."""
+    from mvkit.features.encoders import create_encoder
+    enc = create_encoder("mvkit-tiny", device="cpu")
+    prov = enc.provenance()
+    again = create_encoder(prov["encoder"], prov["pretrained"], device="cpu")
+    assert prov["pretrained"] == "shipped"
+    assert again.provenance()["weights_sha256"] == prov["weights_sha256"]
