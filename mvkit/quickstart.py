@@ -63,13 +63,15 @@ def prepare(dataset: str = "embedded", data_root: str | os.PathLike | None = Non
         return load(world), open_store(path)
     if data_root is None:
         raise ValueError(f"prepare: dataset {dataset!r} needs data_root= (the folder you downloaded it to)")
-    from mvkit.features.extract import ensure_dataset_store, store_dir_name
+    from mvkit.features.encoders import create_encoder
+    from mvkit.features.extract import ensure_dataset_store, store_dir_name, weights_id
     from mvkit.paths import mvkit_home
 
     ds = load(dataset, root=data_root, variant=variant)
     name = dataset if variant is None else f"{dataset}-{variant}"   # variants list different videos
-    out = mvkit_home() / "features" / name / store_dir_name(encoder, pretrained, num_frames)
-    path = ensure_dataset_store(ds, out, encoder, pretrained, num_frames, device=dev, progress=progress)
+    enc = create_encoder(encoder, pretrained, device=dev)
+    out = mvkit_home() / "features" / name / store_dir_name(encoder, pretrained, num_frames, weights_id(enc))
+    path = ensure_dataset_store(ds, out, enc, pretrained, num_frames, device=dev, progress=progress)
     return ds, open_store(path)
 
 

@@ -294,44 +294,66 @@ def _text_done(path: Path, lang: str, ids: list[str], prov: dict) -> bool:
     return read_json(d / "caption_ids.json") == ids
 
 
-def store_dir_name(encoder: str, pretrained: str | None, num_frames: int) -> str:
-    """Folder name of a store under ``<world>/features/``, e.g. ``mvkit-tiny-f8``."""
+def store_dir_name(encoder: str, pretrained: str | None, num_frames: int, weights: str | None = None) -> str:
+    """Folder name of a store under ``<world>/features/``, e.g. ``mvkit-tiny-f8-w1a2b3c4d5e``.
+
+    ``weights`` (an encoder's weights hash) is part of the name, so features of a new
+    checkpoint go to a new folder: never mixed with, and never overwriting, the old ones.
+    """
     slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
-    return slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
+    name = slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
+    return name + (f"-w{weights[:10]}" if weights else "")
+
+
+def weights_id(encoder: Any) -> str | None:
+    """The encoder's weights hash: what its store's provenance records and is checked against."""
+    return getattr(encoder, "weights_sha256", None)
+
+
+def _as_encoder(encoder: Any, pretrained: str | None, device) -> Any:
+    if not isinstance(encoder, str):
+        return encoder
+    from mvkit.features.encoders import create_encoder
+    return create_encoder(encoder, pretrained, device=device)
 
 
 TEXT_COMPLETE = ".complete"   # under store/text/: every language of the dataset is encoded
 
 
-def store_is_complete(out: str | os.PathLike, encoder: str, num_frames: int) -> bool:
+def store_is_complete(out: str | os.PathLike, encoder: str, num_frames: int,
+                      weights_sha256: str | None = None) -> bool:
     """True when ``out`` holds finished video and all-language text features.
 
     Raises :class:`~mvkit.features.store.ProvenanceMismatch` when it holds another
-    encoder's or another sampling's features.
+    encoder's, another checkpoint's (``weights_sha256``) or another sampling's features.
     """
     out = Path(out)
     if (out / "index.json").exists() and (out / "text" / TEXT_COMPLETE).exists():
-        open_store(out, expect={"encoder": encoder, "num_frames": num_frames})
+        expect: dict[str, Any] = {"encoder": encoder, "num_frames": num_frames}
+        if weights_sha256:
+            expect["weights_sha256"] = weights_sha256
+        open_store(out, expect=expect)
         return True
     return False
 
 
-def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: str = "mvkit-tiny",
+def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: Any = "mvkit-tiny",
                          pretrained: str | None = None, num_frames: int = 8, device=None,
                          batch_size: int = 16, num_workers: int | None = None,
                          progress: bool = True) -> Path:
     """Build the store of ``dataset`` at ``out`` once (video + every language's text); reuse after.
 
-    The encoder is made by ``mvkit.features.encoders.create_encoder(encoder, pretrained)``
-    only when something is missing; an interrupted build resumes where it stopped.
+    ``encoder`` is a built encoder or a name for
+    ``mvkit.features.encoders.create_encoder(encoder, pretrained)``. A finished store is
+    reused only if it holds this encoder's features from these very weights (else
+    ``ProvenanceMismatch``); an interrupted build resumes where it stopped.
     """
-    out = Path(out)
-    if store_is_complete(out, encoder, num_frames):
-        return out
-    from mvkit.features.encoders import create_encoder
     from mvkit.io import atomic_write_json
 
-    enc = create_encoder(encoder, pretrained, device=device)
+    out = Path(out)
+    enc = _as_encoder(encoder, pretrained, device)
+    if store_is_complete(out, enc.name, num_frames, weights_id(enc)):
+        return out
     extract_features(dataset, enc, out, num_frames=num_frames, batch_size=batch_size,
                      num_workers=num_workers, device=device, progress=progress)
     langs = extract_text_features(dataset, enc, out, progress=progress)
@@ -342,18 +364,17 @@ def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: str = "mvkit-
 def ensure_store(world_dir: str | os.PathLike, encoder: str = "mvkit-tiny", pretrained: str | None = None,
                  num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
                  progress: bool = True) -> Path:
-    """The features of a world, built once under ``<world>/features/<encoder>-f<N>/`` and reused.
+    """The features of a world, built once under ``<world>/features/<encoder>-f<N>-w<weights>/``.
 
     Returns the store path (open it with :func:`open_store`); see
     :func:`ensure_dataset_store` for any other dataset.
     """
-    world_dir = Path(world_dir)
-    out = world_dir / "features" / store_dir_name(encoder, pretrained, num_frames)
-    if store_is_complete(out, encoder, num_frames):
-        return out
     from mvkit.data import load
 
-    return ensure_dataset_store(load(world_dir), out, encoder, pretrained, num_frames, device=device,
+    world_dir = Path(world_dir)
+    enc = _as_encoder(encoder, pretrained, device)
+    out = world_dir / "features" / store_dir_name(enc.name, pretrained, num_frames, weights_id(enc))
+    return ensure_dataset_store(load(world_dir), out, enc, pretrained, num_frames, device=device,
                                 batch_size=batch_size, num_workers=num_workers, progress=progress)
 
 

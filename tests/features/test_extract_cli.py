@@ -13,8 +13,10 @@ def fakes(monkeypatch, toy_world):
     calls = []
 
     def create_encoder(model, pretrained=None, **kw):
-        calls.append((model, pretrained))
-        return FakeEncoder(name=model)
+        enc = FakeEncoder(name=model)
+        enc.weights_sha256 = (pretrained or "0") * 64   # the checkpoint decides the weights hash
+        calls.append((model, pretrained, enc))
+        return enc
 
     monkeypatch.setattr("mvkit.features.encoders.create_encoder", create_encoder)
     monkeypatch.setattr("mvkit.data.load", lambda path, **kw: toy_world)
@@ -47,11 +49,11 @@ def test_ensure_store_builds_once_and_reuses(fakes, tmp_path):
     world = tmp_path / "world"
     world.mkdir()
     p = extract.ensure_store(world, encoder="fake-enc", num_frames=4, num_workers=0, progress=False)
-    assert p == world / "features" / "fake-enc-f4"
+    assert p == world / "features" / "fake-enc-f4-w0000000000"
     first = open_store(p)
     a = first.frames("v03")
     assert extract.ensure_store(world, encoder="fake-enc", num_frames=4, progress=False) == p
-    assert len(fakes) == 1                                   # second call reused the store
+    assert fakes[-1][2].calls == 0                           # second call reused the store: no encoding
     np.testing.assert_array_equal(open_store(p).frames("v03"), a)
     assert open_store(p).text_langs == ["en", "hi"]
     assert extract.store_dir_name("ViT-B-32", "openai", 8) == "ViT-B-32-openai-f8"
@@ -71,6 +73,20 @@ def test_a_cli_store_of_every_language_is_reused_by_ensure_dataset_store(fakes, 
     assert extract.main(["--data", "x", "--encoder", "fake", "--out", str(out), "--frames", "4",
                          "--workers", "0"]) == 0
     assert extract.ensure_dataset_store(toy_world, out, "fake", num_frames=4, progress=False) == out
-    assert len(fakes) == 1                      # complete: no encoder was built the second time
+    assert fakes[-1][2].calls == 0              # complete: the second call encoded nothing
     with pytest.raises(ProvenanceMismatch, match="'encoder'"):
         extract.ensure_dataset_store(toy_world, out, "other", num_frames=4, progress=False)
+
+
+def test_new_weights_never_reuse_or_overwrite_old_features(fakes, toy_world, tmp_path):
+    """A new checkpoint of the same encoder gets its own store; a named store refuses it."""
+    world = tmp_path / "world"
+    world.mkdir()
+    old = extract.ensure_store(world, encoder="fake", pretrained="1", num_frames=4, num_workers=0, progress=False)
+    new = extract.ensure_store(world, encoder="fake", pretrained="2", num_frames=4, num_workers=0, progress=False)
+    assert old != new and old.name.endswith("-w1111111111") and new.name.endswith("-w2222222222")
+    assert open_store(old).provenance["weights_sha256"] == "1" * 64
+    out = tmp_path / "named"
+    extract.ensure_dataset_store(toy_world, out, "fake", "1", num_frames=4, num_workers=0, progress=False)
+    with pytest.raises(ProvenanceMismatch, match="weights_sha256"):
+        extract.ensure_dataset_store(toy_world, out, "fake", "2", num_frames=4, progress=False)
