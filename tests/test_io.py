@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -30,3 +31,12 @@ def test_read_errors_name_file_and_line(tmp_path):
         read_jsonl(p)
     with pytest.raises(FileNotFoundError, match="missing.json"):
         read_json(tmp_path / "missing.json")
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "p.json", {})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
