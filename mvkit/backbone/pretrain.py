@@ -247,9 +247,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="only (re)measure the held-out recall of the checkpoint in --out")
     p.add_argument("--out", type=Path, default=bb.ASSET_DIR, help="output folder (default: the shipped assets)")
     p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--stop-after", type=int, default=5,
-                   help="stop after this many epochs of the --epochs schedule (the snapshot is "
-                        "what every epoch saves anyway; the shipped checkpoint is one)")
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="stop after this many epochs of the --epochs schedule (every epoch saves "
+                        "a snapshot; default: the whole schedule, which is the shipped checkpoint)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
