@@ -63,7 +63,7 @@ class Comparison:
 
 def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int) -> list[Variant]:
     """Every training run the claims need (order matters: the C2KD teacher comes first)."""
-    from mvkit.experiments.objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
     from mvkit.train.objectives import C2KD
 
     vs = [

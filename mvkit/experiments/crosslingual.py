@@ -115,7 +115,7 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
     ``probes()`` returns RUDDER probe features (``partial_order`` needs it); ``out`` is the
     runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``).
     """
-    from mvkit.experiments.objectives import PartialOrderObjective
+    from mvkit.train.paper_objectives import PartialOrderObjective
     from mvkit.train import load_model
     from mvkit.train.objectives import C2KD
 
@@ -168,7 +168,7 @@ def sweep_variants(langs: Sequence[str], *, noise_levels: Sequence[float] = (), 
 
     Runs shared with :func:`main_variants` (``translate_train``) are not repeated.
     """
-    from mvkit.experiments.objectives import DCOTObjective, NRCCRObjective
+    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective
 
     bad = [m for m in methods if m not in ROBUST]
     if bad:

@@ -194,14 +194,22 @@ CONTRASTIVE_LOSSES = ("infonce", "hinge", "vse", "vse++", "weighted_rank")
 OBJECTIVES: dict[str, Callable[..., Objective]] = {"c2kd": C2KD}
 
 
-def default_objective(loss_name: str, loss_kwargs: dict | None, dual: bool) -> Objective:
-    """The objective for ``TrainConfig.loss``: a named objective (``c2kd``), else the contrastive
-    loss (MKTVR's dual path for dual-text models). Other loss families need an objective."""
+def default_objective(loss_name: str, loss_kwargs: dict | None, dual: bool,
+                      epochs: int | None = None) -> Objective:
+    """The objective for ``TrainConfig.loss``: a named objective (``c2kd``, ``nrccr``, ``dcot``),
+    else the contrastive loss (MKTVR's dual path for dual-text models). Other loss families
+    need an objective. A named objective with an ``epochs`` parameter (DCOT's curriculum)
+    gets the run's epoch count unless ``loss_kwargs`` sets it."""
+    import inspect
+
+    import mvkit.train.paper_objectives  # noqa: F401  (registers nrccr, dcot)
     from mvkit.losses import create_loss
 
     kw = dict(loss_kwargs or {})
     key = loss_name.strip().lower().replace("-", "_")
     if key in OBJECTIVES:
+        if epochs is not None and "epochs" in inspect.signature(OBJECTIVES[key]).parameters:
+            kw.setdefault("epochs", epochs)
         return OBJECTIVES[key](**kw)
     if key not in {n.replace("-", "_") for n in CONTRASTIVE_LOSSES}:
         raise ValueError(f"loss {loss_name!r} does not take (sim, pos); train it through an objective "

@@ -262,7 +262,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
                               None if finetune else (train.text[en] if ml_store is not None else train.text),
                               train.ml_text[~en] if (dual and (~en).any()) else None)
     model = model.to(device)
-    objective = objective if objective is not None else default_objective(cfg.loss, cfg.loss_kwargs, dual)
+    objective = objective if objective is not None else default_objective(cfg.loss, cfg.loss_kwargs, dual, cfg.epochs)
     objective.to(device)
     ctx = TrainContext(cfg, dataset, store, train, model,
                        lambda split, **kw: build_split(dataset, store, split, streams, **{**load_kw, **kw}), device,

@@ -11,7 +11,7 @@ import torch
 
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 from mvkit.experiments.ablations import Variant, load_ranks, run_variants, subsample_train, query_ranks
-from mvkit.experiments.objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
 from mvkit.train import TrainConfig
 from mvkit.train.objectives import C2KD
 

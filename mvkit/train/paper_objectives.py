@@ -1,10 +1,11 @@
-"""Training objectives the claims need beyond ``loss(sim, pos)``, via the trainer's Objective hook.
+"""The papers' objectives beyond ``loss(sim, pos)``, plugged in through the trainer's Objective hook.
 
 Each class plugs into ``mvkit.train.fit(config, objective=...)`` (see
 ``mvkit.train.objectives``): ``prepare`` builds lookup tables once from the training split,
-``forward`` turns one step's embeddings into a scalar loss. They live here rather than in
-``mvkit.train`` because each is one experiment's reading of a paper (C2KD has its objective in the trainer,
-``mvkit.train.objectives.C2KD``, which the claims use with a frozen English teacher):
+``forward`` turns one step's embeddings into a scalar loss. NRCCR and DCOT need nothing but
+the training captions, so they are also registered by name (``mvkit train --loss nrccr``);
+RUDDER's needs the probe captions' features, so it is built by the caller (see
+``mvkit.experiments.claims``). C2KD's objective is ``mvkit.train.objectives.C2KD``.
 
 * :class:`PartialOrderObjective` -- RUDDER: triplet hinge + partial-order loss over each
   batch video's probe captions (positive / partial / negative, ``partial.jsonl``);
@@ -25,7 +26,7 @@ from mvkit.losses import DCOTLoss, HingeLoss, InfoNCE, NRCCRLoss, PartialOrderLo
 from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
 from mvkit.models.fusion import Emb, RetrievalModel
 from mvkit.models.text import TextBatch
-from mvkit.train.objectives import Objective, StepInput, TrainContext
+from mvkit.train.objectives import OBJECTIVES, Objective, StepInput, TrainContext
 
 
 def _embed_features(model: RetrievalModel, feats: Tensor, is_en: Tensor) -> Emb:
@@ -181,7 +182,7 @@ class DCOTObjective(_TranslationObjective):
 
     name = "dcot"
 
-    def __init__(self, epochs: int, **kw: Any) -> None:
+    def __init__(self, epochs: int = 1, **kw: Any) -> None:
         super().__init__()
         kw.setdefault("curriculum_epochs", max(1, epochs))
         self.loss = DCOTLoss(**kw)
@@ -217,3 +218,6 @@ class DCOTObjective(_TranslationObjective):
     def describe(self) -> dict[str, Any]:
         return {"objective": self.name, "loss": "infonce + dcot (OT confidences, lingual->modal curriculum)",
                 "loss_kwargs": self._kw}
+
+
+OBJECTIVES.update({"nrccr": NRCCRObjective, "dcot": DCOTObjective})

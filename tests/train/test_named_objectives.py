@@ -1,0 +1,18 @@
+"""Objectives selectable by name from TrainConfig.loss / `mvkit train --loss`."""
+import pytest
+
+from mvkit.train.objectives import Contrastive, default_objective
+from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective
+
+
+def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():
+    assert isinstance(default_objective("nrccr", None, dual=False), NRCCRObjective)
+    dcot = default_objective("DCOT", {}, dual=False, epochs=7)
+    assert isinstance(dcot, DCOTObjective) and dcot.loss.curriculum_epochs == 7
+    assert default_objective("dcot", {"epochs": 3}, dual=False, epochs=7).loss.curriculum_epochs == 3
+    assert isinstance(default_objective("vse++", None, dual=False), Contrastive)
+
+
+def test_losses_that_need_more_than_sim_and_pos_say_how():
+    with pytest.raises(ValueError, match="through an objective"):
+        default_objective("partial_order", None, dual=False)
