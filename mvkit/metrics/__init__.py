@@ -4,8 +4,10 @@
   written tie rule (pessimistic by default) and O(chunk x G) extra memory.
 * ``summarize``, ``bootstrap_ci``, ``paired_test``, ``per_language_table`` (summary.py).
 * ``Protocol``, ``RetrievalResult``, ``evaluate`` (protocol.py): numbers carry their protocol.
+* ``RetrievalAccumulator`` (accumulator.py): batched evaluation, ranked once at the end.
 * ``dual_softmax`` (normalization.py): an explicit, protocol-changing test-time option.
 """
+from mvkit.metrics.accumulator import RetrievalAccumulator
 from mvkit.metrics.normalization import dual_softmax
 from mvkit.metrics.protocol import CAPTION_RULES, Protocol, RetrievalResult, evaluate
 from mvkit.metrics.ranks import ranks, text_video_ranks
@@ -25,6 +27,7 @@ __all__ = [
     "Interval",
     "PairedTest",
     "Protocol",
+    "RetrievalAccumulator",
     "RetrievalResult",
     "bootstrap_ci",
     "dual_softmax",
