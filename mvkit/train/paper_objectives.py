@@ -3,7 +3,8 @@
 Each class plugs into ``mvkit.train.fit(config, objective=...)`` (see
 ``mvkit.train.objectives``): ``prepare`` builds lookup tables once from the training split,
 ``forward`` turns one step's embeddings into a scalar loss. NRCCR and DCOT need nothing but
-the training captions, so they are also registered by name (``mvkit train --loss nrccr``);
+the training captions, so they are registered by name with LECCR and CL2CM
+(``mvkit train --loss nrccr|dcot|leccr|cl2cm``);
 RUDDER's needs the probe captions' features, so it is built by the caller (see
 ``mvkit.experiments.claims``). C2KD's objective is ``mvkit.train.objectives.C2KD``.
 
@@ -20,9 +21,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from mvkit.losses import DCOTLoss, HingeLoss, InfoNCE, NRCCRLoss, PartialOrderLoss
+from mvkit.losses import CL2CMLoss, DCOTLoss, HingeLoss, InfoNCE, LECCRLoss, NRCCRLoss, PartialOrderLoss
 from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
 from mvkit.models.fusion import Emb, RetrievalModel
 from mvkit.models.text import TextBatch
@@ -220,4 +221,69 @@ class DCOTObjective(_TranslationObjective):
                 "loss_kwargs": self._kw}
 
 
-OBJECTIVES.update({"nrccr": NRCCRObjective, "dcot": DCOTObjective})
+class _GuidedObjective(_TranslationObjective):
+    """InfoNCE on the batch's other rows + ``self.guided(step, mt_rows)`` on its translated rows."""
+
+    def __init__(self, loss: nn.Module, kw: dict[str, Any]) -> None:
+        super().__init__()
+        self.loss, self._kw = loss, kw
+
+    def forward(self, step: StepInput) -> Tensor:
+        mt = self._mt_rows(step).to(step.sim.device)
+        total = step.sim.new_zeros(())
+        if (~mt).any():
+            total = total + self.loss.contrastive(step.sim[~mt], step.pos[~mt])
+        if mt.any():
+            total = total + self.guided(step, mt)
+        return total
+
+    def _sources(self, step: StepInput, mt: Tensor) -> Emb:
+        """The translated rows' English sources, projected by the model being trained."""
+        ci = step.caption_index.cpu()[mt.cpu()]
+        ones = torch.ones(len(ci), dtype=torch.bool, device=step.sim.device)
+        return _embed_features(step.model, self.src_feat[ci].to(step.sim.device), ones)
+
+    def describe(self) -> dict[str, Any]:
+        return {"objective": self.name, "loss": f"infonce + {self.name} on translated rows",
+                "loss_kwargs": self._kw}
+
+
+class LECCRObjective(_GuidedObjective):
+    """LECCR's softened matching on the batch: each machine-translated row is matched to the
+    videos with its English source's graded similarities (``LECCRLoss``'s ``sim_ev``) as a
+    detached soft target; other rows get plain InfoNCE. No MLLM slots here (``slot_sim`` off).
+    """
+
+    name = "leccr"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(LECCRLoss(**kw), kw)
+
+    def guided(self, step: StepInput, mt: Tensor) -> Tensor:
+        sim_ev = step.model.score(self._sources(step, mt), step.video_emb)
+        return self.loss(step.sim[mt], step.pos[mt], sim_ev)
+
+
+class CL2CMObjective(_GuidedObjective):
+    """CL2CM's transfer on the batch: the text-text similarity of each machine-translated row
+    to the English sources (in the joint space, detached by the loss) is routed to videos
+    through those sources (``CL2CMLoss``; sources and rows align, so ``src_pos`` = ``pos``)
+    and distilled into the row's text-video similarities; other rows get plain InfoNCE.
+    """
+
+    name = "cl2cm"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(CL2CMLoss(**kw), kw)
+
+    def guided(self, step: StepInput, mt: Tensor) -> Tensor:
+        rows = {k: v[mt] for k, v in step.text_emb.items()}
+        sim_tt = _text_text(step.model, rows, self._sources(step, mt))
+        # the teacher reaches a video only through a source caption of it: keep the batch's
+        # videos that some translated row describes (the others are in the rows' InfoNCE)
+        cols = step.pos[mt].any(dim=0)
+        return self.loss(step.sim[mt][:, cols], step.pos[mt][:, cols], sim_tt)
+
+
+OBJECTIVES.update({"nrccr": NRCCRObjective, "dcot": DCOTObjective,
+                   "leccr": LECCRObjective, "cl2cm": CL2CMObjective})

@@ -67,11 +67,13 @@ def test_every_claim_objective_trains_and_runs_are_reused(world, tmp_path):
           Variant("c2kd", tt, objective=lambda d: C2KD(teachers=[load_model(d["teacher"].paths["best"])])),
           Variant("nrccr", tt, objective=lambda d: NRCCRObjective()),
           Variant("dcot", tt, objective=lambda d: DCOTObjective(2)),
+          Variant("leccr", {**tt, "loss": "leccr"}),                     # named objectives, as `--loss`
+          Variant("cl2cm", {**tt, "loss": "cl2cm"}),
           Variant("scarce", {"langs": ["en"], "kinds": ["human"]}, train_fraction=0.5)]
     logs = []
     recs = run_variants(vs, _base(), tmp_path, data={"default": (ds, store)}, log=logs.append)
     assert [r.objective["objective"] for r in recs] == ["contrastive", "partial-order", "c2kd", "nrccr", "dcot",
-                                                         "contrastive"]
+                                                         "leccr", "cl2cm", "contrastive"]
     for r in recs:
         h = r.selection["history"]
         assert len(h) == 2 and all(np.isfinite(x["loss"]) for x in h)

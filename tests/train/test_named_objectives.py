@@ -2,7 +2,7 @@
 import pytest
 
 from mvkit.train.objectives import Contrastive, default_objective
-from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective
+from mvkit.train.paper_objectives import CL2CMObjective, DCOTObjective, LECCRObjective, NRCCRObjective
 
 
 def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():
@@ -11,6 +11,9 @@ def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():
     assert isinstance(dcot, DCOTObjective) and dcot.loss.curriculum_epochs == 7
     assert default_objective("dcot", {"epochs": 3}, dual=False, epochs=7).loss.curriculum_epochs == 3
     assert isinstance(default_objective("vse++", None, dual=False), Contrastive)
+    assert isinstance(default_objective("leccr", {"weight": 0.5}, dual=False), LECCRObjective)
+    assert default_objective("cl2cm", None, dual=False).describe()["objective"] == "cl2cm"
+    assert isinstance(default_objective("CL2CM", None, dual=False), CL2CMObjective)
 
 
 def test_losses_that_need_more_than_sim_and_pos_say_how():
