@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from mvkit.experiments.ablations import Variant, interaction_test, paired, run_variants
+from mvkit.train.paper_objectives import probe_features
 
 NON_EN = ("de", "fr", "es", "zh", "cs", "ru", "vi", "ja", "sw", "hi", "mr", "ta", "te", "kn", "ml")
 FEW = ("de", "fr", "es", "zh")
@@ -63,8 +64,8 @@ class Comparison:
 
 def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int) -> list[Variant]:
     """Every training run the claims need (order matters: the C2KD teacher comes first)."""
-    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
     from mvkit.train.objectives import C2KD
+    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
 
     vs = [
         Variant("en_vse", {**EN, "loss": "vse"}, label="mean head, summed hinge (VSE)"),
@@ -314,37 +315,6 @@ def _reuse_text_features(ds: Any, base_ds: Any, base_store: Any, encoder: Any, p
                 out[part] = encoder.encode_text([caps[i].text for i in part], lang).float().cpu().numpy()
         write_text_features(path, lang, [c.caption_id for c in caps], out, prov)
     return sorted(by_lang)
-
-
-def probe_features(world: Path, encoder: Any, cache: Path) -> dict[str, list]:
-    """RUDDER probe captions of the world's English probes with their labels, text features cached."""
-    import numpy as np
-
-    from mvkit.data.synth import load_world
-    from mvkit.io import atomic_write_json, read_json
-
-    ds = load_world(world, partial=True)
-    label = {(p.video_id, p.caption_id): p.label for p in ds.partial_labels}
-    probes = [c for c in ds.captions if c.caption_id.startswith("rudder:") and c.lang == "en"]
-    f_path, m_path = cache / "probe_features.npy", cache / "probe_meta.json"
-    meta = {"weights": encoder.weights_sha256, "ids": [c.caption_id for c in probes]}
-    if f_path.exists() and m_path.exists() and read_json(m_path) == meta:
-        feats = np.load(f_path)
-    else:
-        import torch
-        with torch.inference_mode():
-            feats = np.concatenate([encoder.encode_text([c.text for c in probes[i:i + 256]], "en").float().cpu().numpy()
-                                    for i in range(0, len(probes), 256)]).astype(np.float32)
-        cache.mkdir(parents=True, exist_ok=True)
-        from mvkit.io import atomic_path
-        with atomic_path(f_path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, feats)
-        atomic_write_json(m_path, meta, indent=None)
-    out: dict[str, list] = {}
-    for c, f in zip(probes, feats):
-        out.setdefault(c.video_id, []).append((f, label[(c.video_id, c.caption_id)]))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

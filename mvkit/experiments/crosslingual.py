@@ -115,9 +115,9 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
     ``probes()`` returns RUDDER probe features (``partial_order`` needs it); ``out`` is the
     runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``).
     """
-    from mvkit.train.paper_objectives import PartialOrderObjective
     from mvkit.train import load_model
     from mvkit.train.objectives import C2KD
+    from mvkit.train.paper_objectives import PartialOrderObjective
 
     unknown = [n for n in names if n not in MAIN]
     if unknown:
@@ -244,8 +244,8 @@ def load_models(records: Mapping[str, Any], names: Sequence[str] | None = None, 
 def probe_loader(world: str | Path, encoder: str, pretrained: str | None, cache: str | Path) -> Callable[[], Any]:
     """A callable giving RUDDER probe features (encoded once with the feature encoder, cached)."""
     def load() -> Any:
-        from mvkit.experiments.claims import probe_features
         from mvkit.features.encoders import create_encoder
+        from mvkit.train.paper_objectives import probe_features
 
         return probe_features(Path(world), create_encoder(encoder, pretrained, device="cpu"), Path(cache))
     return load

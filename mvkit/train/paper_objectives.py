@@ -4,9 +4,9 @@ Each class plugs into ``mvkit.train.fit(config, objective=...)`` (see
 ``mvkit.train.objectives``): ``prepare`` builds lookup tables once from the training split,
 ``forward`` turns one step's embeddings into a scalar loss. NRCCR and DCOT need nothing but
 the training captions, so they are registered by name with LECCR and CL2CM
-(``mvkit train --loss nrccr|dcot|leccr|cl2cm``);
-RUDDER's needs the probe captions' features, so it is built by the caller (see
-``mvkit.experiments.claims``). C2KD's objective is ``mvkit.train.objectives.C2KD``.
+(``mvkit train --loss nrccr|dcot|leccr|cl2cm``).
+RUDDER's (``--loss partial_order``) builds its probe captions' features from the embedded
+world (:func:`probe_features`). C2KD's objective is ``mvkit.train.objectives.C2KD``.
 
 * :class:`PartialOrderObjective` -- RUDDER: triplet hinge + partial-order loss over each
   batch video's probe captions (positive / partial / negative, ``partial.jsonl``);
@@ -17,13 +17,22 @@ RUDDER's needs the probe captions' features, so it is built by the caller (see
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mvkit.losses import CL2CMLoss, DCOTLoss, HingeLoss, InfoNCE, LECCRLoss, NRCCRLoss, PartialOrderLoss
+from mvkit.losses import (
+    CL2CMLoss,
+    DCOTLoss,
+    HingeLoss,
+    InfoNCE,
+    LECCRLoss,
+    NRCCRLoss,
+    PartialOrderLoss,
+)
 from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
 from mvkit.models.fusion import Emb, RetrievalModel
 from mvkit.models.text import TextBatch
@@ -58,6 +67,51 @@ def _row_lookup(ctx: TrainContext, source_of: Sequence[str | None], langs: Seque
     return feats, found
 
 
+def probe_features(world: Path, encoder: Any, cache: Path) -> dict[str, list]:
+    """RUDDER probe captions of the world's English probes with their labels, text features cached."""
+    import numpy as np
+
+    from mvkit.data.synth import load_world
+    from mvkit.io import atomic_write_json, read_json
+
+    ds = load_world(world, partial=True)
+    label = {(p.video_id, p.caption_id): p.label for p in ds.partial_labels}
+    probes = [c for c in ds.captions if c.caption_id.startswith("rudder:") and c.lang == "en"]
+    f_path, m_path = cache / "probe_features.npy", cache / "probe_meta.json"
+    meta = {"weights": encoder.weights_sha256, "ids": [c.caption_id for c in probes]}
+    if f_path.exists() and m_path.exists() and read_json(m_path) == meta:
+        feats = np.load(f_path)
+    else:
+        import torch
+        with torch.inference_mode():
+            feats = np.concatenate([encoder.encode_text([c.text for c in probes[i:i + 256]], "en").float().cpu().numpy()
+                                    for i in range(0, len(probes), 256)]).astype(np.float32)
+        cache.mkdir(parents=True, exist_ok=True)
+        from mvkit.io import atomic_path
+        with atomic_path(f_path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, feats)
+        atomic_write_json(m_path, meta, indent=None)
+    out: dict[str, list] = {}
+    for c, f in zip(probes, feats):
+        out.setdefault(c.video_id, []).append((f, label[(c.video_id, c.caption_id)]))
+    return out
+
+
+def _probes_from_context(ctx: TrainContext) -> dict[str, list]:
+    """Probe features for ``mvkit train --loss partial_order``: the world in ``config.data``,
+    encoded with the store's own encoder (from its provenance), cached next to the store."""
+    world = Path(str(getattr(ctx.config, "data", "") or ""))
+    if not (world / "world.json").is_file():
+        raise ValueError(f"partial_order: needs RUDDER probe captions; {str(world) or 'config.data'!r} is not an "
+                         "embedded world (for other data build PartialOrderObjective(probes=...) yourself)")
+    from mvkit.features.encoders import create_encoder
+
+    prov = ctx.store.provenance
+    encoder = create_encoder(prov["encoder"], prov.get("pretrained"), device="cpu")
+    return probe_features(world, encoder, Path(str(ctx.config.store)) / "rudder_probes")
+
+
 class PartialOrderObjective(Objective):
     """RUDDER (Kumar et al., ICMI 2021): hinge triplet loss + ``weight`` x the partial-order loss.
 
@@ -65,12 +119,14 @@ class PartialOrderObjective(Objective):
     anchor, label 0; captions of the same video 0; of other videos 2) followed by the probe
     captions of the batch's videos: a video's own probes carry their ``partial.jsonl`` label,
     the other videos' probes are ignored (-1: a probe written for one clip is not known to be
-    a negative for another). ``probes`` maps video_id -> [(probe feature [D], label)].
+    a negative for another). ``probes`` maps video_id -> [(probe feature [D], label)]; when
+    it is None (``mvkit train --loss partial_order``) they are built from the embedded world
+    in ``config.data`` with the store's encoder (:func:`probe_features`).
     """
 
     name = "partial-order"
 
-    def __init__(self, probes: Mapping[str, Sequence[tuple[np.ndarray, int]]], weight: float = 1.0,
+    def __init__(self, probes: Mapping[str, Sequence[tuple[np.ndarray, int]]] | None = None, weight: float = 1.0,
                  margin: float = 0.2, max_violation: bool = True, **po_kwargs: Any) -> None:
         super().__init__()
         self.probes, self.weight = probes, weight
@@ -79,6 +135,8 @@ class PartialOrderObjective(Objective):
         self._kw = {"weight": weight, "margin": margin, "max_violation": max_violation, **po_kwargs}
 
     def prepare(self, ctx: TrainContext) -> None:
+        if self.probes is None:
+            self.probes = _probes_from_context(ctx)
         feats, owner, labels = [], [], []
         for vrow, vid in enumerate(ctx.train.video_ids):
             for f, lab in self.probes.get(vid, ()):
@@ -285,5 +343,5 @@ class CL2CMObjective(_GuidedObjective):
         return self.loss(step.sim[mt][:, cols], step.pos[mt][:, cols], sim_tt)
 
 
-OBJECTIVES.update({"nrccr": NRCCRObjective, "dcot": DCOTObjective,
+OBJECTIVES.update({"partial_order": PartialOrderObjective, "nrccr": NRCCRObjective, "dcot": DCOTObjective,
                    "leccr": LECCRObjective, "cl2cm": CL2CMObjective})

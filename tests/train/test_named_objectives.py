@@ -1,6 +1,4 @@
 """Objectives selectable by name from TrainConfig.loss / `mvkit train --loss`."""
-import pytest
-
 from mvkit.train.objectives import Contrastive, default_objective
 from mvkit.train.paper_objectives import CL2CMObjective, DCOTObjective, LECCRObjective, NRCCRObjective
 
@@ -15,7 +13,3 @@ def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():
     assert default_objective("cl2cm", None, dual=False).describe()["objective"] == "cl2cm"
     assert isinstance(default_objective("CL2CM", None, dual=False), CL2CMObjective)
 
-
-def test_losses_that_need_more_than_sim_and_pos_say_how():
-    with pytest.raises(ValueError, match="through an objective"):
-        default_objective("partial_order", None, dual=False)

@@ -52,5 +52,5 @@ def test_c2kd_by_name_trains(world):
 
 def test_losses_needing_more_than_sim_pos_are_refused():
     with pytest.raises(ValueError, match="does not take \\(sim, pos\\)"):
-        default_objective("partial_order", {}, dual=False)
+        default_objective("partial_order_ot", {}, dual=False)
     assert default_objective("vse++", {}, dual=False).loss_name == "vse++"
