@@ -211,6 +211,11 @@ def default_objective(loss_name: str, loss_kwargs: dict | None, dual: bool,
         if epochs is not None and "epochs" in inspect.signature(OBJECTIVES[key]).parameters:
             kw.setdefault("epochs", epochs)
         return OBJECTIVES[key](**kw)
+    from mvkit.losses import LOSSES
+
+    if key not in {n.replace("-", "_") for n in CONTRASTIVE_LOSSES} and key not in LOSSES:
+        raise ValueError(f"unknown loss {loss_name!r}; named objectives: {sorted(OBJECTIVES)}; "
+                         f"contrastive losses: {list(CONTRASTIVE_LOSSES)}")
     if key not in {n.replace("-", "_") for n in CONTRASTIVE_LOSSES}:
         raise ValueError(f"loss {loss_name!r} does not take (sim, pos); train it through an objective "
                          f"(mvkit.train.Objective, passed as fit(..., objective=...)). Named objectives: "

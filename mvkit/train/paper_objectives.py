@@ -32,6 +32,7 @@ from mvkit.losses import (
     LECCRLoss,
     NRCCRLoss,
     PartialOrderLoss,
+    PartialOrderOTLoss,
 )
 from mvkit.losses.partial_order import IGNORE, NEGATIVE, POSITIVE
 from mvkit.models.fusion import Emb, RetrievalModel
@@ -127,12 +128,12 @@ class PartialOrderObjective(Objective):
     name = "partial-order"
 
     def __init__(self, probes: Mapping[str, Sequence[tuple[np.ndarray, int]]] | None = None, weight: float = 1.0,
-                 margin: float = 0.2, max_violation: bool = True, **po_kwargs: Any) -> None:
+                 margin: float = 0.2, max_violation: bool = True, ot: bool = False, **po_kwargs: Any) -> None:
         super().__init__()
         self.probes, self.weight = probes, weight
         self.hinge = HingeLoss(margin=margin, max_violation=max_violation)
-        self.po = PartialOrderLoss(**po_kwargs)
-        self._kw = {"weight": weight, "margin": margin, "max_violation": max_violation, **po_kwargs}
+        self.po = (PartialOrderOTLoss if ot else PartialOrderLoss)(**po_kwargs)   # ot: RUDDER's OT weighting
+        self._kw = {"weight": weight, "margin": margin, "max_violation": max_violation, "ot": ot, **po_kwargs}
 
     def prepare(self, ctx: TrainContext) -> None:
         if self.probes is None:
@@ -343,5 +344,10 @@ class CL2CMObjective(_GuidedObjective):
         return self.loss(step.sim[mt][:, cols], step.pos[mt][:, cols], sim_tt)
 
 
-OBJECTIVES.update({"partial_order": PartialOrderObjective, "nrccr": NRCCRObjective, "dcot": DCOTObjective,
+def _partial_order_ot(**kw: Any) -> PartialOrderObjective:
+    """``--loss partial_order_ot``: RUDDER's objective with the OT-weighted partial-order loss."""
+    return PartialOrderObjective(ot=True, **kw)
+
+
+OBJECTIVES.update({"partial_order": PartialOrderObjective, "partial_order_ot": _partial_order_ot, "nrccr": NRCCRObjective, "dcot": DCOTObjective,
                    "leccr": LECCRObjective, "cl2cm": CL2CMObjective})

@@ -13,3 +13,13 @@ def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():
     assert default_objective("cl2cm", None, dual=False).describe()["objective"] == "cl2cm"
     assert isinstance(default_objective("CL2CM", None, dual=False), CL2CMObjective)
 
+
+
+def test_every_registered_loss_is_reachable_by_name():
+    """`mvkit train --loss X` works for every loss in mvkit.losses (no silent gaps)."""
+    from mvkit.losses import LOSSES
+
+    described = {name: default_objective(name, None, dual=False).describe() for name in LOSSES}
+    assert described["partial_order_ot"]["loss_kwargs"]["ot"] is True
+    assert described["partial_order"]["loss_kwargs"]["ot"] is False
+    assert described["weighted_rank"]["loss"] == "weighted_rank"
