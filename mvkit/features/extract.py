@@ -198,6 +198,11 @@ def extract_features(dataset, encoder, out_dir: str | os.PathLike, num_frames: i
                    unit="video", disable=not progress)
         feats: dict[str, dict[str, np.ndarray]] = {}
         skipped: dict[str, str] = {}
+        threads = torch.get_num_threads()
+        if dev.type == "cpu" and workers:
+            # the decoding workers need their cores: an encoder that also takes every core
+            # makes the overlapped pipeline slower than decoding and encoding one after another
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
         try:
             for (vids, frames, mels, bad), (k, last) in zip(loader, meta):
                 skipped.update(bad)
@@ -209,6 +214,7 @@ def extract_features(dataset, encoder, out_dir: str | os.PathLike, num_frames: i
                                        {v: skipped[v] for v in plan[k] if v in skipped}, dtype=dtype)
                     feats, skipped = {}, {}
         finally:
+            torch.set_num_threads(threads)
             bar.close()
 
     if n > 1:
