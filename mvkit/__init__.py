@@ -5,4 +5,4 @@ The package is deliberately thin: notebooks call it, it never calls them.
 from mvkit._setup import setup
 
 __version__ = "0.1.0"
-__all__ = ["setup", "__version__"]
+__all__ = ["__version__", "setup"]

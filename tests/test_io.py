@@ -16,10 +16,9 @@ def test_atomic_write_replaces_whole_file(tmp_path):
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path):
     p = tmp_path / "a.json"
     atomic_write_json(p, {"v": 1})
-    with pytest.raises(RuntimeError):
-        with atomic_path(p) as tmp:
-            tmp.write_text("partial")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(p) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("killed")
     assert json.loads(p.read_text()) == {"v": 1}
     assert [f.name for f in tmp_path.iterdir()] == ["a.json"]
 

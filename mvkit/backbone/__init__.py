@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from mvkit.io import read_json
+
+if TYPE_CHECKING:
+    from mvkit.backbone.tokenizer import TinyTokenizer
+    from mvkit.backbone.towers import StreamTowers
 
 TINY_NAME = "mvkit-tiny"
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / TINY_NAME
@@ -40,8 +45,8 @@ class TinyParts:
     """What :func:`load_tiny` returns: the open_clip model, the stream towers and the tokenizer."""
 
     clip: torch.nn.Module
-    towers: "StreamTowers"
-    tokenizer: "TinyTokenizer"
+    towers: StreamTowers
+    tokenizer: TinyTokenizer
     folder: Path
     files: list[Path]
 

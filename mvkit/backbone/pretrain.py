@@ -82,9 +82,8 @@ def decode_cached(ds, key: str, num_frames: int = NUM_FRAMES, desc: str = "decod
         return [str(i) for i in z["ids"]], z["frames"], z["mels"], z["has_audio"]
     ids, frames, mels, has_audio = decode_world(ds, num_frames, desc=desc)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ids=np.array(ids), frames=frames, mels=mels, has_audio=has_audio)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, ids=np.array(ids), frames=frames, mels=mels, has_audio=has_audio)
     return ids, frames, mels, has_audio
 
 
@@ -225,8 +224,8 @@ def _heldout(model: TinyModel, tokenizer, args) -> dict:
 def report_markdown(log: dict) -> str:
     """The held-out table of a training log as Markdown (for docs/backbone.md)."""
     rec = log["heldout"]["recall"]
-    lines = ["| lang | appearance R@1 / R@5 / R@10 | fused R@1 / R@5 / R@10 | fused MdR | "
-             "fused semantic R@1 | ceiling R@1 | queries |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [("| lang | appearance R@1 / R@5 / R@10 | fused R@1 / R@5 / R@10 | fused MdR | "
+              "fused semantic R@1 | ceiling R@1 | queries |"), "| --- | --- | --- | --- | --- | --- | --- |"]
     for lang in sorted(rec, key=lambda x: (x != "en", x)):
         a, f = rec[lang]["appearance"], rec[lang]["fused"]
         lines.append(f"| {lang} | {a['R1']:.1f} / {a['R5']:.1f} / {a['R10']:.1f} | "
@@ -264,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``mvkit pretrain-tiny``; returns 0 on success."""
     import open_clip
+
     from mvkit import data as mdata
     from mvkit._setup import setup
     from mvkit.backbone.tokenizer import TinyTokenizer, save_tokenizer, train_tokenizer

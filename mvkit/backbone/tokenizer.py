@@ -14,8 +14,8 @@ also loadable by ``transformers.PreTrainedTokenizerFast`` / open_clip's
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import torch
 
@@ -32,7 +32,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency:
     world writes tokenizes without ``[UNK]``; ``[BOS] ... [EOS]`` is added by the
     post-processor. Returns a ``tokenizers.Tokenizer``.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
 
     texts = list(texts)
     alphabet = sorted({ch for t in texts for ch in unicodedata.normalize("NFKC", t).lower() if not ch.isspace()})

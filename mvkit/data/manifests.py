@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import re
+import sys
 from pathlib import Path
 from typing import Any
 

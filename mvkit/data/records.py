@@ -7,9 +7,10 @@ where the data came from.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 CAPTION_KINDS = ("human", "machine-translated", "back-translated")
 PARTIAL_LABELS = {0: "positive", 1: "partial", 2: "negative"}
@@ -123,7 +124,7 @@ class RetrievalDataset:
         split: str | Sequence[str] | None = None,
         langs: Iterable[str] | None = None,
         kinds: Iterable[str] | None = None,
-    ) -> "RetrievalDataset":
+    ) -> RetrievalDataset:
         """A dataset restricted to some splits, caption languages and caption kinds."""
         splits = None if split is None else ({split} if isinstance(split, str) else set(split))
         videos = [v for v in self.videos if splits is None or v.split in splits]

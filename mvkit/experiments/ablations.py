@@ -13,9 +13,10 @@ when a condition changes?).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ def subsample_train(dataset: RetrievalDataset, fraction: float, seed: int = 0) -
     if not 0 < fraction <= 1:
         raise ValueError(f"train_fraction must be in (0, 1], got {fraction}")
     train = sorted(v.video_id for v in dataset.videos if v.split == "train")
-    k = max(2, int(round(fraction * len(train))))
+    k = max(2, round(fraction * len(train)))
     keep_train = set(np.asarray(train)[np.random.default_rng([seed, 7]).permutation(len(train))[:k]].tolist())
     videos = [v for v in dataset.videos if v.split != "train" or v.video_id in keep_train]
     keep = {v.video_id for v in videos}

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from mvkit.experiments.ablations import Variant, interaction_test, paired, run_variants
 from mvkit.train.paper_objectives import probe_features
@@ -88,21 +89,22 @@ def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], ep
         Variant("tt_dcm", {**_tt(NON_EN, epochs), "loss": "infonce", "head": "dcm"}, label="translate-train, DCM head"),
         Variant("tt_few", {**_tt(FEW, epochs), "loss": "infonce"}, label="translate-train, 4 languages"),
     ]
+    dcot_epochs = ml_epochs(epochs)
     for n in NOISE_LEVELS:
-        key, tag = f"noise{n}", f"n{int(round(n * 100)):02d}"
+        key, tag = f"noise{n}", f"n{round(n * 100):02d}"
         vs += [
             Variant(f"{tag}_infonce", {**_tt(NON_EN, epochs), "loss": "infonce"}, data=key,
                     label=f"MT noise {n}: InfoNCE"),
             Variant(f"{tag}_nrccr", {**_tt(NON_EN, epochs), "loss": "infonce"}, data=key,
                     objective=lambda done: NRCCRObjective(), label=f"MT noise {n}: NRCCR"),
             Variant(f"{tag}_dcot", {**_tt(NON_EN, epochs), "loss": "infonce"}, data=key,
-                    objective=lambda done, e=ml_epochs(epochs): DCOTObjective(e), label=f"MT noise {n}: DCOT"),
+                    objective=lambda done: DCOTObjective(dcot_epochs), label=f"MT noise {n}: DCOT"),
         ]
     return vs
 
 
 def comparisons() -> list[Comparison]:
-    lo, hi = (f"n{int(round(n * 100)):02d}" for n in NOISE_LEVELS)
+    lo, hi = (f"n{round(n * 100):02d}" for n in NOISE_LEVELS)
     return [
         Comparison(1, "VSE++ beats the summed hinge", "en_vsepp", "en_vse", "en"),
         Comparison(1, "weighted-rank hinge beats the summed hinge", "en_wrank", "en_vse", "en"),
@@ -161,7 +163,7 @@ def evaluate_claims(out: str | Path, comps: Sequence[Comparison], sound: set[str
     rows = []
     for c in comps:
         q = _query_args(c.queries, sound)
-        dirs = lambda name: [out / f"seed{s}" / name for s in seeds]  # noqa: E731
+        dirs = lambda name: [out / f"seed{s}" / name for s in seeds]
         if c.interaction:
             (al, ah), (bl, bh) = c.a, c.b
             res = interaction_test(dirs(al), dirs(ah), dirs(bl), dirs(bh), metric=c.metric, n_boot=n_boot, **q)
@@ -193,12 +195,12 @@ def write_outputs(out: str | Path, rows: Sequence[dict[str, Any]], meta: dict[st
     atomic_write_json(out / "claims.json", {"protocol": meta, "rows": list(rows)})
     md = ["# Seed claims on the embedded world", "",
           f"Command: `{meta['command']}`", "",
-          f"World: {meta['world']} ({meta['n_videos']} videos); features: {meta['encoder']} "
-          f"(weights {str(meta.get('weights_sha256'))[:12]}); epochs {meta['epochs']}; seeds {meta['seeds']}; "
-          "selection on val; test queries are human captions; t2v R@1 (%).", "",
-          "Verdict: reproduced = claimed direction, the 95% paired-bootstrap CI excludes 0 and p < 0.05; "
-          "inconclusive = direction right, CI includes 0 or p >= 0.05; not reproduced = no difference or the "
-          "opposite direction. p: two-sided paired permutation test over queries.", "",
+          (f"World: {meta['world']} ({meta['n_videos']} videos); features: {meta['encoder']} "
+           f"(weights {str(meta.get('weights_sha256'))[:12]}); epochs {meta['epochs']}; seeds {meta['seeds']}; "
+           "selection on val; test queries are human captions; t2v R@1 (%)."), "",
+          ("Verdict: reproduced = claimed direction, the 95% paired-bootstrap CI excludes 0 and p < 0.05; "
+           "inconclusive = direction right, CI includes 0 or p >= 0.05; not reproduced = no difference or the "
+           "opposite direction. p: two-sided paired permutation test over queries."), "",
           table_markdown(rows)]
     atomic_write_text(out / "claims.md", "\n".join(md))
     return out / "claims.json", out / "claims.md"
@@ -343,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     n_videos = SMOKE_VIDEOS if a.smoke else DEFAULT_VIDEOS
     epochs = a.epochs or (2 if a.smoke else 12)
     only = {int(x) for x in a.only.split(",")} if a.only else None
-    log = lambda m: print(m, flush=True)  # noqa: E731
+    log = lambda m: print(m, flush=True)
     torch.set_num_threads(a.threads)
 
     encoder = create_encoder(a.encoder, a.pretrained, device="cpu")
@@ -360,8 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             needed.update([x] if isinstance(x, str) else x)
     if "tt_c2kd" in needed:
         needed.add("en_object")
-    probes = lambda: probe_features(world, encoder, out / "cache")  # noqa: E731
-    teacher = lambda done: load_model(Path(done["en_object"].paths["best"]))  # noqa: E731
+    probes = lambda: probe_features(world, encoder, out / "cache")
+    teacher = lambda done: load_model(Path(done["en_object"].paths["best"]))
     todo = [v for v in variants(probes, teacher, epochs) if v.name in needed]
     base = TrainConfig(epochs=epochs, batch_size=64, lr=a.lr, threads=a.threads, bootstrap=200)
     seeds = list(range(a.seeds))

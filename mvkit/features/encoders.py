@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 PRECISIONS = ("fp32", "fp16", "bf16", "amp")
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)

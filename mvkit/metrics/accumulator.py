@@ -7,7 +7,7 @@ never builds the full similarity matrix.
 """
 from __future__ import annotations
 
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import torch
 

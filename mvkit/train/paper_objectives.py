@@ -17,8 +17,9 @@ world (:func:`probe_features`). C2KD's objective is ``mvkit.train.objectives.C2K
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,9 +90,8 @@ def probe_features(world: Path, encoder: Any, cache: Path) -> dict[str, list]:
                                     for i in range(0, len(probes), 256)]).astype(np.float32)
         cache.mkdir(parents=True, exist_ok=True)
         from mvkit.io import atomic_path
-        with atomic_path(f_path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, feats)
+        with atomic_path(f_path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, feats)
         atomic_write_json(m_path, meta, indent=None)
     out: dict[str, list] = {}
     for c, f in zip(probes, feats):
@@ -256,7 +256,7 @@ class DCOTObjective(_TranslationObjective):
 
         self.steps_per_epoch = max(1, len(UniqueVideoBatchSampler(
             ctx.train.caption_video.numpy(), ctx.config.batch_size, ctx.config.seed)))
-        norm = lambda x: torch.nn.functional.normalize(x, dim=-1)  # noqa: E731
+        norm = lambda x: torch.nn.functional.normalize(x, dim=-1)
         self.mt_unit, self.src_unit = norm(self.mt_feat), norm(self.src_feat)
 
     def forward(self, step: StepInput) -> Tensor:

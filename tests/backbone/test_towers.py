@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mvkit.backbone.towers import AudioTower, MotionTower, StreamsConfig, StreamTowers, _resample_positions
+from mvkit.backbone.towers import (
+    AudioTower,
+    MotionTower,
+    StreamsConfig,
+    StreamTowers,
+    _resample_positions,
+)
 
 
 def test_motion_tower_shapes_and_time_order():

@@ -10,10 +10,16 @@ import pytest
 import torch
 
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
-from mvkit.experiments.ablations import Variant, load_ranks, run_variants, subsample_train, query_ranks
-from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+from mvkit.experiments.ablations import (
+    Variant,
+    load_ranks,
+    query_ranks,
+    run_variants,
+    subsample_train,
+)
 from mvkit.train import TrainConfig
 from mvkit.train.objectives import C2KD
+from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
 
 _spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parents[1] / "train" / "conftest.py")
 _conf = importlib.util.module_from_spec(_spec)
@@ -32,7 +38,7 @@ def make_translation_world(n: int = 40, d: int = 12, seed: int = 0):
         videos.append(VideoRecord(vid, f"videos/{vid}.mp4", split))
         frames[vid] = {"appearance": (z @ A + 0.3 * rng.normal(size=(4, 16))).astype(np.float32)}
 
-        def add(cid, lang, kind, src=None):
+        def add(cid, lang, kind, src=None, vid=vid, z=z):
             caps.append(CaptionRecord(cid, vid, lang, cid, kind, src))
             text[lang][0].append(cid)
             text[lang][1].append((z @ W + 0.3 * rng.normal(size=d)).astype(np.float32))

@@ -6,9 +6,20 @@ import json
 import numpy as np
 import pytest
 
-from mvkit.experiments.ablations import interaction_test, paired, per_language_compare, write_ranks, Ranks
+from mvkit.experiments.ablations import (
+    Ranks,
+    interaction_test,
+    paired,
+    per_language_compare,
+    write_ranks,
+)
 from mvkit.experiments.claims import (
-    Comparison, evaluate_claims, sound_queries, table_markdown, verdict, write_outputs,
+    Comparison,
+    evaluate_claims,
+    sound_queries,
+    table_markdown,
+    verdict,
+    write_outputs,
 )
 
 

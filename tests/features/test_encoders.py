@@ -9,8 +9,12 @@ import open_clip
 import pytest
 import torch
 
-from mvkit.features.encoders import (FrameTransform, create_encoder, log_mel_statistics,
-                                     state_dict_sha256)
+from mvkit.features.encoders import (
+    FrameTransform,
+    create_encoder,
+    log_mel_statistics,
+    state_dict_sha256,
+)
 
 TINY_CLIP = {   # a classic open_clip CLIP (own text transformer, CLIP BPE tokenizer), tiny
     "embed_dim": 24,

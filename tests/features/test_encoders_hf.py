@@ -15,9 +15,9 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from mvkit.features.encoders import create_encoder  # noqa: E402
+from mvkit.features.encoders import create_encoder
 
-WORDS = "a red blue ball cube moves left right बायाँ लाल गेंद சிவப்பு பந்து 红 球 ein roter Ball".split()
+WORDS = ["a", "red", "blue", "ball", "cube", "moves", "left", "right", "बायाँ", "लाल", "गेंद", "சிவப்பு", "பந்து", "红", "球", "ein", "roter", "Ball"]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-import mvkit.features as features
+from mvkit import features
 
 
 def test_every_exported_name_resolves_lazily():

@@ -1,6 +1,11 @@
 """Objectives selectable by name from TrainConfig.loss / `mvkit train --loss`."""
 from mvkit.train.objectives import Contrastive, default_objective
-from mvkit.train.paper_objectives import CL2CMObjective, DCOTObjective, LECCRObjective, NRCCRObjective
+from mvkit.train.paper_objectives import (
+    CL2CMObjective,
+    DCOTObjective,
+    LECCRObjective,
+    NRCCRObjective,
+)
 
 
 def test_nrccr_and_dcot_resolve_by_name_and_dcot_gets_the_run_epochs():

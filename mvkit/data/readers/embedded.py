@@ -17,5 +17,5 @@ def read_embedded(root: str | Path, **kw: Any) -> RetrievalDataset:
     if not (root / "world.json").is_file():
         raise FileNotFoundError(f"{root / 'world.json'}: not an embedded world "
                                 f"(run `mvkit synth --out {root}`)")
-    from mvkit.data.synth import load_world   # lazy: the generator pulls in PyAV and numpy
+    from mvkit.data.synth import load_world  # lazy: the generator pulls in PyAV and numpy
     return load_world(root, **kw)
