@@ -240,11 +240,11 @@ def embed_split_for_analysis(model: Any, dataset: RetrievalDataset, store: Any, 
     The same data and similarity the trainer's evaluation uses (``build_split`` +
     ``embed_split`` + ``similarity_matrix``), kept for failure views and maps.
     """
-    from mvkit.train.data import build_split
+    from mvkit.train.data import split_for_model
     from mvkit.train.evaluate import embed_split
 
     device = next(model.parameters()).device
-    data = build_split(dataset, store, split, model.streams, langs=langs, kinds=kinds)
+    data = split_for_model(model, dataset, store, split, langs=langs, kinds=kinds)
     te, ve = embed_split(model, data, device)
     sim = model.similarity_matrix(te, ve).numpy()
     out = SplitEmbeddings(data.captions, data.video_ids, data.caption_video.numpy(),

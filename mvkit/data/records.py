@@ -45,6 +45,12 @@ class CaptionRecord:
     source_id: str | None = None
     attributes: Mapping[str, Any] | None = None   # attributes the caption mentions (embedded)
 
+    @property
+    def is_translate_test(self) -> bool:
+        """A machine translation *into English* of a caption in another language: the
+        translate-test query that stands for its source (CCR's ``zhc2en`` captions)."""
+        return self.kind == "machine-translated" and self.lang == "en" and self.source_id is not None
+
 
 @dataclass(frozen=True)
 class PartialLabel:

@@ -89,12 +89,10 @@ def subsample_train(dataset: RetrievalDataset, fraction: float, seed: int = 0) -
 def query_ranks(model: Any, dataset: RetrievalDataset, store: Any, split: str = "test") -> Ranks:
     """Rank every human caption of ``split`` (all languages) against the split's videos."""
     from mvkit.metrics import ranks
-    from mvkit.train.data import build_split
+    from mvkit.train.data import split_for_model
     from mvkit.train.evaluate import embed_split
 
-    data = build_split(dataset, store, split, model.streams, kinds=["human"])
-    if model.text.ml_dim and data.ml_text is None:
-        data.ml_text = data.text
+    data = split_for_model(model, dataset, store, split, kinds=["human"])
     te, ve = embed_split(model, data, next(model.parameters()).device)
     sim = model.similarity_matrix(te, ve)
     pos = data.caption_video[:, None] == torch.arange(sim.shape[1])[None, :]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mvkit.experiments.ablations import Variant, interaction_test, paired, run_variants
-from mvkit.train.paper_objectives import probe_features
+from mvkit.train.objectives import probe_features
 
 NON_EN = ("de", "fr", "es", "zh", "cs", "ru", "vi", "ja", "sw", "hi", "mr", "ta", "te", "kn", "ml")
 FEW = ("de", "fr", "es", "zh")
@@ -65,8 +65,7 @@ class Comparison:
 
 def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int) -> list[Variant]:
     """Every training run the claims need (order matters: the C2KD teacher comes first)."""
-    from mvkit.train.objectives import C2KD
-    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+    from mvkit.train.objectives import C2KD, DCOTObjective, NRCCRObjective, PartialOrderObjective
 
     vs = [
         Variant("en_vse", {**EN, "loss": "vse"}, label="mean head, summed hinge (VSE)"),

@@ -116,8 +116,7 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
     runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``).
     """
     from mvkit.train import load_model
-    from mvkit.train.objectives import C2KD
-    from mvkit.train.paper_objectives import PartialOrderObjective
+    from mvkit.train.objectives import C2KD, PartialOrderObjective
 
     unknown = [n for n in names if n not in MAIN]
     if unknown:
@@ -168,7 +167,7 @@ def sweep_variants(langs: Sequence[str], *, noise_levels: Sequence[float] = (), 
 
     Runs shared with :func:`main_variants` (``translate_train``) are not repeated.
     """
-    from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective
+    from mvkit.train.objectives import DCOTObjective, NRCCRObjective
 
     bad = [m for m in methods if m not in ROBUST]
     if bad:
@@ -245,7 +244,7 @@ def probe_loader(world: str | Path, encoder: str, pretrained: str | None, cache:
     """A callable giving RUDDER probe features (encoded once with the feature encoder, cached)."""
     def load() -> Any:
         from mvkit.features.encoders import create_encoder
-        from mvkit.train.paper_objectives import probe_features
+        from mvkit.train.objectives import probe_features
 
         return probe_features(Path(world), create_encoder(encoder, pretrained, device="cpu"), Path(cache))
     return load

@@ -111,12 +111,18 @@ def state_dict_sha256(*modules: nn.Module | None) -> str:
 
 
 def _pad_tokens(tokens: torch.Tensor, context_length: int | None, pad_id: int) -> torch.Tensor:
-    """Right-pad token ids to the full context: open_clip's own text towers slice their
-    position embeddings but not their causal mask, so shorter batches would crash."""
+    """Right-pad token ids to the full context (for towers whose forward needs all of it)."""
     if context_length is None or tokens.shape[1] >= context_length:
         return tokens
     pad = tokens.new_full((tokens.shape[0], context_length - tokens.shape[1]), pad_id)
     return torch.cat([tokens, pad], dim=1)
+
+
+def trim_padding(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Drop the trailing columns that are padding in every row (at least one column stays)."""
+    used = (tokens != pad_id).any(0).nonzero()
+    n = int(used.max()) + 1 if len(used) else 1
+    return tokens[:, :n]
 
 
 def _is_hf_tower(clip: nn.Module) -> bool:
@@ -125,19 +131,78 @@ def _is_hf_tower(clip: nn.Module) -> bool:
     return isinstance(getattr(clip, "text", None), HFTextEncoder)
 
 
+def _causal_pool(tower: nn.Module, attn_mask_attr: str, pool_attr: str) -> bool:
+    """A tower whose features ignore everything after the pooled token: a causal mask and an
+    EOS / argmax pool (CLIP's text transformer). Padding after it changes nothing."""
+    return getattr(tower, attn_mask_attr, None) is not None and getattr(tower, pool_attr, None) in ("argmax", "eos")
+
+
+def trimmable_text(clip: nn.Module) -> bool:
+    """True if the text tower of ``clip`` gives the same features for tokens padded to the
+    batch's longest caption as for tokens padded to the full context.
+
+    HF towers mask padding themselves; open_clip's causal towers with an EOS / argmax pool
+    never look past the pooled token. Other towers (non-causal, 'last' or 'first' pooling,
+    CoCa's appended class token) keep the full context.
+    """
+    if _is_hf_tower(clip):
+        return True
+    text = getattr(clip, "text", None)
+    if text is not None:
+        return (getattr(text, "cls_emb", None) is None and not getattr(text, "use_pad_mask", False)
+                and not getattr(text, "output_tokens", False) and _causal_pool(text, "attn_mask", "pool_type"))
+    return _causal_pool(clip, "attn_mask", "text_pool_type")
+
+
+def _trimmed_causal_forward(embedding: nn.Module, positions: torch.Tensor, transformer: nn.Module,
+                            attn_mask: torch.Tensor, ln_final: nn.Module, projection, pool_type: str,
+                            eos_id: int | None, tokens: torch.Tensor) -> torch.Tensor:
+    """CLIP's text forward on tokens shorter than the context: the position embeddings *and*
+    the causal mask are sliced to the batch's length (open_clip slices only the former)."""
+    from open_clip.transformer import text_global_pool
+
+    n = tokens.shape[1]
+    cast = transformer.get_cast_dtype()
+    x = embedding(tokens).to(cast) + positions[:n].to(cast)
+    x = ln_final(transformer(x, attn_mask=attn_mask[:n, :n]))
+    x = text_global_pool(x, tokens, pool_type, eos_token_id=eos_id)
+    if projection is None:
+        return x
+    return projection(x) if isinstance(projection, nn.Linear) else x @ projection
+
+
+def encode_text_tokens(clip: nn.Module, tokens: torch.Tensor, trimmed: bool) -> torch.Tensor:
+    """Text features of ``clip`` for ``tokens``: through the trimmed forward when the tokens are
+    shorter than the context (``trimmed``, towers of :func:`trimmable_text` only), else the
+    tower's own ``encode_text``."""
+    text = getattr(clip, "text", None)
+    if not trimmed or _is_hf_tower(clip):
+        return clip.encode_text(tokens) if hasattr(clip, "encode_text") else text(tokens)
+    if text is not None:
+        return _trimmed_causal_forward(text.token_embedding, text.positional_embedding, text.transformer,
+                                       text.attn_mask, text.ln_final, text.text_projection, text.pool_type,
+                                       getattr(text, "eos_id", None), tokens)
+    return _trimmed_causal_forward(clip.token_embedding, clip.positional_embedding, clip.transformer,
+                                   clip.attn_mask, clip.ln_final, clip.text_projection, clip.text_pool_type,
+                                   getattr(clip, "text_eos_id", None), tokens)
+
+
 class TextModule(nn.Module):
     """A trainable copy of an encoder's text tower: ``forward(tokens) -> [N, text_dim]``.
 
     For open_clip ``CustomTextCLIP`` models (HF towers, mvkit-tiny) it holds a copy of
-    ``model.text``; for classic ``CLIP`` models, whose text parts sit on the model
-    itself, a copy of the model without its image tower. Returned in eval mode with
-    gradients enabled; call ``.train()`` to fine-tune.
+    ``model.text``; for classic ``CLIP`` models, whose text parts sit on the model itself, a
+    copy of the model without its image tower. Tokens may be padded to the batch's longest
+    caption for towers where that changes nothing (:func:`trimmable_text`; most of the cost
+    of a short caption is its padding); other towers get them padded to the full context.
+    Returned in eval mode with gradients enabled; call ``.train()`` to fine-tune.
     """
 
     def __init__(self, clip: nn.Module, context_length: int | None, pad_id: int):
         super().__init__()
         self.context_length = context_length
         self.pad_id = pad_id
+        self.trimmable = trimmable_text(clip)
         if hasattr(clip, "text"):
             self.text = copy.deepcopy(clip.text)
             self.clip = None
@@ -154,10 +219,32 @@ class TextModule(nn.Module):
         self.eval()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        tokens = _pad_tokens(tokens, self.context_length, self.pad_id)
-        if self.text is not None:
-            return self.text(tokens)
-        return self.clip.encode_text(tokens)
+        if not self.trimmable:
+            tokens = _pad_tokens(tokens, self.context_length, self.pad_id)
+        short = self.context_length is not None and tokens.shape[1] < self.context_length
+        return encode_text_tokens(self if self.text is not None else self.clip, tokens, short)
+
+
+class TextTokenizer:
+    """The tokenizer of an encoder's text tower, as the trainable text side needs it.
+
+    ``tok.tokenize(texts, lang) -> LongTensor [N, L]`` padded to the longest caption of the call when
+    the tower allows it (else to its context), plus what a bag of tokens must know:
+    ``pad_id``, ``unk_id`` (None for byte-level vocabularies), ``special_ids`` (ids that
+    carry no content: pad, begin/end of text) and ``vocab_size``. ``identity`` names the
+    vocabulary (checkpoints record it).
+    """
+
+    def __init__(self, encoder: VideoTextEncoder):
+        self._encoder = encoder
+        self.pad_id = encoder.pad_id
+        self.unk_id = encoder.unk_id
+        self.special_ids = encoder.special_ids
+        self.vocab_size = encoder.vocab_size
+        self.identity = encoder.tokenizer_identity
+
+    def tokenize(self, texts: Sequence[str], lang: str) -> torch.Tensor:
+        return self._encoder.tokenize(texts, lang)
 
 
 # ---------------------------------------------------------------------------- encoder
@@ -190,6 +277,7 @@ class VideoTextEncoder:
         self._hf_text = _is_hf_tower(self.text_clip)
         self._context_length = None if self._hf_text else getattr(self.text_clip, "context_length", None)
         self._pad_id = self._find_pad_id()
+        self._trimmable = trimmable_text(self.text_clip)
         self._nllb = "nllb" in (text_name or name).lower()
         with torch.no_grad():
             img = torch.zeros(1, 3, frame_transform.size, frame_transform.size, device=self.device)
@@ -276,34 +364,117 @@ class VideoTextEncoder:
             out.append(d)
         return out
 
-    def tokenize(self, texts: Sequence[str], lang: str) -> torch.Tensor:
-        """Token ids ``LongTensor [N, L]`` for ``texts`` in language ``lang`` (padded to
-        the tower's context; NLLB towers get the NLLB code of ``lang``)."""
+    def tokenize(self, texts: Sequence[str], lang: str, full_context: bool = False) -> torch.Tensor:
+        """Token ids ``LongTensor [N, L]`` for ``texts`` in language ``lang`` (NLLB towers get
+        the NLLB code of ``lang``).
+
+        Padded to the longest caption of the call where the tower gives the same features
+        that way (:func:`trimmable_text`), else (or with ``full_context``) to its context.
+        """
         from mvkit.data.languages import LANGUAGES, normalize_lang
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         if self._nllb and hasattr(self.tokenizer, "set_lang_fn"):
             self.tokenizer.set_language(LANGUAGES[normalize_lang(lang)].nllb)
         tokens = self.tokenizer(texts)
+        if self._trimmable and not full_context:
+            return trim_padding(tokens, self._pad_id)
         return _pad_tokens(tokens, self._context_length, self._pad_id)
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str], lang: str, batch_size: int = 256) -> torch.Tensor:
-        """Text features ``[N, text_dim]`` (unnormalised, float32, on CPU)."""
+        """Text features ``[N, text_dim]`` (unnormalised, float32, on CPU), in input order.
+
+        Captions are tokenised once, sorted by length and encoded in batches padded to their
+        own longest caption (towers where padding changes nothing), so a short caption costs
+        its tokens rather than the full context.
+        """
         texts = [texts] if isinstance(texts, str) else list(texts)
-        outs = []
-        for i in range(0, len(texts), batch_size):
-            tok = self.tokenize(texts[i:i + batch_size], lang).to(self.device)
-            with self._autocast():
-                outs.append(self.text_clip.encode_text(tok).float().cpu())
-        if not outs:
+        if not texts:
             return torch.zeros(0, getattr(self, "text_dim", 0))
-        return torch.cat(outs)
+        tokens = self.tokenize(texts, lang)
+        order = torch.argsort((tokens != self._pad_id).sum(1), stable=True) if self._trimmable \
+            else torch.arange(len(texts))
+        out = torch.empty(len(texts), 0)
+        for i in range(0, len(texts), batch_size):
+            rows = order[i:i + batch_size]
+            tok = tokens[rows]
+            tok = (trim_padding(tok, self._pad_id) if self._trimmable else tok).to(self.device)
+            short = self._context_length is not None and tok.shape[1] < self._context_length
+            with self._autocast():
+                feats = encode_text_tokens(self.text_clip, tok, short).float().cpu()
+            if out.shape[1] == 0:
+                out = torch.empty(len(texts), feats.shape[1])
+            out[rows] = feats
+        return out
 
     def text_module(self) -> TextModule:
         """A trainable copy of the text tower (``forward(tokens) -> [N, text_dim]``) for
         text fine-tuning; its output equals ``encode_text`` for the same tokens."""
         return TextModule(self.text_clip, self._context_length, self._pad_id)
+
+    def text_tokenizer(self) -> TextTokenizer:
+        """The text tower's tokenizer with its special ids (what a trainable text side needs)."""
+        return TextTokenizer(self)
+
+    @property
+    def pad_id(self) -> int:
+        return self._pad_id
+
+    @property
+    def unk_id(self) -> int | None:
+        """Id of the unknown token (None for byte-level vocabularies, which have none)."""
+        tok = self.tokenizer
+        if hasattr(tok, "tokenizer") and hasattr(tok.tokenizer, "token_to_id"):      # mvkit-tiny
+            return tok.tokenizer.token_to_id("[UNK]")
+        hf = getattr(tok, "tokenizer", None)
+        return getattr(hf, "unk_token_id", None)
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        """Ids that carry no content: padding, begin / end of text, class / separator tokens."""
+        tok, ids = self.tokenizer, {self._pad_id}
+        inner = getattr(tok, "tokenizer", None)
+        if inner is not None and hasattr(inner, "token_to_id"):                     # mvkit-tiny
+            ids |= {inner.token_to_id(t) for t in ("[PAD]", "[BOS]", "[EOS]")}
+        elif inner is not None and hasattr(inner, "all_special_ids"):               # Hugging Face
+            ids |= set(inner.all_special_ids) - {getattr(inner, "unk_token_id", None)}
+        for attr in ("sot_token_id", "eot_token_id"):                               # CLIP BPE
+            if getattr(tok, attr, None) is not None:
+                ids.add(int(getattr(tok, attr)))
+        return tuple(sorted(i for i in ids if i is not None))
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.token_embeddings().shape[0])
+
+    @property
+    def tokenizer_identity(self) -> str:
+        """A short hash of the tokenizer's vocabulary (so a checkpoint can name the one it used)."""
+        tok = self.tokenizer
+        inner = getattr(tok, "tokenizer", None)
+        if inner is not None and hasattr(inner, "get_vocab"):
+            vocab = inner.get_vocab()
+        else:
+            vocab = getattr(tok, "encoder", None) or {}
+        h = hashlib.sha256(type(tok).__name__.encode())
+        for k, v in sorted(vocab.items(), key=lambda kv: kv[1]):
+            h.update(f"{v}:{k}\n".encode())
+        return h.hexdigest()[:16]
+
+    def token_embeddings(self) -> torch.Tensor:
+        """The text tower's input token embedding table ``[vocab, width]`` (a detached copy)."""
+        clip = self.text_clip
+        text = getattr(clip, "text", None)
+        if self._hf_text:
+            table = text.transformer.get_input_embeddings().weight
+        elif text is not None and hasattr(text, "token_embedding"):
+            table = text.token_embedding.weight
+        elif hasattr(clip, "token_embedding"):
+            table = clip.token_embedding.weight
+        else:
+            raise ValueError(f"{self.text_name or self.name}: no token embedding table to start a bag of tokens from")
+        return table.detach().float().cpu().clone()
 
     def provenance(self) -> dict:
         """Everything that identifies the features this encoder writes (checked on load)."""
@@ -409,3 +580,36 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
                             text_clip=text_clip, text_tokenizer=text_tok, text_name=text_model,
                             text_pretrained=text_pretrained, device=device, precision=precision,
                             n_mels=N_MELS)
+
+
+def encoder_from_identity(identity: dict, device: str | torch.device | None = None, where: str = "") -> VideoTextEncoder:
+    """Rebuild the encoder a store or checkpoint names (``encoder``, ``pretrained``, ``text_model``,
+    ``text_pretrained``) and check it has the recorded ``weights_sha256``.
+
+    Used only where the encoder object cannot be passed down (a new process); a mismatch
+    (e.g. random weights built again) is an error, never silently other features.
+    """
+    if not identity.get("encoder"):
+        raise ValueError(f"{where}: no encoder recorded; pass the encoder explicitly")
+    enc = create_encoder(identity["encoder"], identity.get("pretrained"), text_model=identity.get("text_model"),
+                         text_pretrained=identity.get("text_pretrained"), device=device or "cpu")
+    want = identity.get("weights_sha256")
+    if want and enc.weights_sha256 != want:
+        raise ValueError(f"{where}: recorded encoder {identity['encoder']!r} had weights {str(want)[:12]}, but "
+                         f"building it again gives {enc.weights_sha256[:12]}; pass the encoder object it used")
+    return enc
+
+
+def encoder_for_store(store: object, encoder: VideoTextEncoder | None = None,
+                      device: str | torch.device | None = None) -> VideoTextEncoder:
+    """The feature encoder of ``store``: ``encoder`` if given (checked against the store's weights
+    hash), else rebuilt from the store's provenance (checked the same way)."""
+    prov = dict(getattr(store, "provenance", None) or {})
+    where = str(getattr(store, "path", "") or "feature store")
+    if encoder is None:
+        return encoder_from_identity(prov, device=device, where=where)
+    want = prov.get("weights_sha256")
+    if want and encoder.weights_sha256 != want:
+        raise ValueError(f"{where}: features were extracted with weights {str(want)[:12]}, the encoder given has "
+                         f"{encoder.weights_sha256[:12]}")
+    return encoder

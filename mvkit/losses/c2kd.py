@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
 from mvkit.losses._distill import soft_kl
-from mvkit.losses._masks import upcast
+from mvkit.losses.base import RetrievalLoss, check_same_shape, register_loss, upcast
 
 POOLS = ("mean", "min", "max")
 
@@ -36,7 +35,8 @@ def pool_teachers(teacher_sims: torch.Tensor | Sequence[torch.Tensor], pool: str
     return stacked.amin(dim=0) if pool == "min" else stacked.amax(dim=0)
 
 
-class C2KDLoss(nn.Module):
+@register_loss("c2kd")
+class C2KDLoss(RetrievalLoss):
     r"""Cross-lingual cross-modal knowledge distillation (Rouditchenko et al., C2KD, 2022).
 
     The student sees captions in language l, the teacher(s) the English captions of the
@@ -59,6 +59,8 @@ class C2KDLoss(nn.Module):
             "min", which computes a max; we default to "max" to keep that behaviour).
     """
 
+    inputs = ("student_sim", "teacher_sim")
+
     def __init__(self, temperature: float = 0.1, pool: str = "max") -> None:
         super().__init__()
         if pool not in POOLS:
@@ -73,10 +75,7 @@ class C2KDLoss(nn.Module):
     ) -> torch.Tensor:
         """Return the scalar distillation loss for student [Bt, Bv] and teacher(s) [Bt, Bv]."""
         teacher = pool_teachers(teacher_sim, self.pool)
-        if teacher.shape != student_sim.shape:
-            raise ValueError(
-                f"teacher shape {tuple(teacher.shape)} does not match student shape {tuple(student_sim.shape)}"
-            )
+        check_same_shape(teacher, student_sim, "teacher", "student")
         s = upcast(student_sim) / self.temperature
         t = teacher.to(s) / self.temperature
         return soft_kl(s, t, dim=1) + soft_kl(s, t, dim=0)

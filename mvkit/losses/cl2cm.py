@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from mvkit.losses._distill import soft_kl
-from mvkit.losses._masks import check_sim_pos, upcast
+from mvkit.losses.base import RetrievalLoss, check_sim_pos, register_loss, upcast
 from mvkit.losses.infonce import InfoNCE
 
 AGGREGATES = ("max", "mean")
@@ -36,7 +35,8 @@ def text_to_video_teacher(
     return (t * m).sum(dim=1) / m.sum(dim=1)
 
 
-class CL2CMLoss(nn.Module):
+@register_loss("cl2cm")
+class CL2CMLoss(RetrievalLoss):
     r"""Cross-lingual to cross-modal knowledge transfer (after CL2CM, 2024).
 
     Inputs: ``sim_tv[i, j]`` target-language caption i vs video j (the cross-modal network,
@@ -59,6 +59,8 @@ class CL2CMLoss(nn.Module):
     similarity to videos through their source captions, the symmetric KL (C2KD's form)
     and the defaults (w = 1, both temperatures 0.05, max aggregation) are ours.
     """
+
+    inputs = ("sim_tv", "pos", "sim_tt")
 
     def __init__(
         self,

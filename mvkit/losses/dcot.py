@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from mvkit.losses._masks import check_sim_pos, upcast
+from mvkit.losses.base import RetrievalLoss, check_sim_pos, register_loss, upcast
 from mvkit.losses.infonce import infonce_pair_terms
 from mvkit.losses.sinkhorn import sinkhorn
 
@@ -41,7 +40,8 @@ def transport_confidence(
     return ((plan[:n, :m] * pos).sum(dim=1) * (n + m)).clamp(0.0, 1.0)
 
 
-class DCOTLoss(nn.Module):
+@register_loss("dcot")
+class DCOTLoss(RetrievalLoss):
     r"""Confidence-weighted contrastive loss with dual-view curricular OT (after DCOT, 2024).
 
     Inputs: ``sim_tv[i, j]`` machine-translated caption i vs video j (trained), ``pos``,
@@ -74,6 +74,8 @@ class DCOTLoss(nn.Module):
         curriculum_epochs: epochs over which the weight moves from the lingual to the modal view.
         lambda_min: final weight of the cross-lingual view.
     """
+
+    inputs = ("sim_tv", "pos", "sim_st", "epoch")
 
     def __init__(
         self,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from mvkit.losses._masks import check_sim_pos, masked_max
+from mvkit.losses._masks import masked_max
+from mvkit.losses.base import RetrievalLoss, check_sim_pos, register_loss
 
 
-class HingeLoss(nn.Module):
+@register_loss("vse++", max_violation=True)
+@register_loss("vse", max_violation=False)
+@register_loss("hinge")
+class HingeLoss(RetrievalLoss):
     r"""Bidirectional max-margin ranking loss over a masked similarity matrix.
 
     For every positive pair (i, j), with N_i the negatives of row i (videos text i does

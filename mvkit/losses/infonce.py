@@ -8,10 +8,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mvkit.losses._masks import check_sim_pos, masked_logsumexp
+from mvkit.losses._masks import masked_logsumexp
+from mvkit.losses.base import RetrievalLoss, check_sim_pos, register_loss
 
 
-class InfoNCE(nn.Module):
+@register_loss("infonce")
+class InfoNCE(RetrievalLoss):
     r"""Symmetric InfoNCE over a text x video similarity matrix with several positives.
 
     For every positive pair (i, j) (``pos[i, j]``), with N_i the negatives of row i and

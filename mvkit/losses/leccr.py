@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from mvkit.losses._distill import soft_kl
-from mvkit.losses._masks import check_sim_pos, upcast
+from mvkit.losses.base import RetrievalLoss, check_same_shape, check_sim_pos, register_loss, upcast
 from mvkit.losses.infonce import InfoNCE
 
 
@@ -16,7 +15,8 @@ def minmax(x: torch.Tensor) -> torch.Tensor:
     return (x - lo) / (hi - lo).clamp(min=torch.finfo(x.dtype).eps)
 
 
-class LECCRLoss(nn.Module):
+@register_loss("leccr")
+class LECCRLoss(RetrievalLoss):
     r"""Softened matching under English guidance (after LECCR, "Multimodal LLM enhanced cross-lingual cross-modal retrieval", 2024).
 
     Inputs: ``sim_tv[i, j]`` target-language (non-English) caption i vs video j (trained);
@@ -41,6 +41,8 @@ class LECCRLoss(nn.Module):
     Reduction: InfoNCE's (mean over positive pairs) plus the KL averaged over rows.
     """
 
+    inputs = ("sim_tv", "pos", "sim_ev")
+
     def __init__(
         self,
         alpha: float = 0.8,
@@ -60,10 +62,7 @@ class LECCRLoss(nn.Module):
         """English-guided target logits (before the row softmax), detached."""
         guide = minmax(upcast(sim_ev.detach()))
         if slot_sim is not None:
-            if slot_sim.shape != sim_ev.shape:
-                raise ValueError(
-                    f"slot_sim shape {tuple(slot_sim.shape)} does not match sim_ev {tuple(sim_ev.shape)}"
-                )
+            check_same_shape(slot_sim, sim_ev, "slot_sim", "sim_ev")
             guide = self.alpha * guide + (1 - self.alpha) * minmax(upcast(slot_sim.detach()))
         return guide / self.kd_temperature
 
@@ -76,10 +75,7 @@ class LECCRLoss(nn.Module):
     ) -> torch.Tensor:
         """Return the scalar loss; see the class docstring for the inputs (all [Bt, Bv])."""
         sim_tv, pos = check_sim_pos(sim_tv, pos)
-        if sim_ev.shape != sim_tv.shape:
-            raise ValueError(
-                f"sim_ev shape {tuple(sim_ev.shape)} does not match sim_tv {tuple(sim_tv.shape)}"
-            )
+        check_same_shape(sim_ev, sim_tv, "sim_ev", "sim_tv")
         target = self.soft_target_logits(sim_ev, slot_sim).to(sim_tv)
         soft = soft_kl(sim_tv / self.kd_temperature, target, dim=1)
         return (1 - self.weight) * self.contrastive(sim_tv, pos) + self.weight * soft

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from mvkit.losses._distill import soft_cross_entropy
-from mvkit.losses._masks import check_sim_pos, upcast
+from mvkit.losses.base import RetrievalLoss, check_same_shape, check_sim_pos, register_loss, upcast
 from mvkit.losses.hinge import HingeLoss
 
 
-class NRCCRLoss(nn.Module):
+@register_loss("nrccr")
+class NRCCRLoss(RetrievalLoss):
     r"""Multi-view self-distillation with back-translation consistency (after NRCCR, Wang et al., ACM MM 2022).
 
     Inputs (rows of the text matrices are aligned: row i is item i in every view):
@@ -41,6 +41,8 @@ class NRCCRLoss(nn.Module):
     detached (both branches move). The released code sums the hinge over the batch and
     adds an adversarial language-discriminator term; we average and leave it out.
     """
+
+    inputs = ("sim_src", "sim_tgt", "pos")
 
     def __init__(
         self,
@@ -86,16 +88,10 @@ class NRCCRLoss(nn.Module):
     ) -> torch.Tensor:
         """Return the scalar loss; see the class docstring for the inputs."""
         sim_src, pos = check_sim_pos(sim_src, pos)
-        if sim_tgt.shape != sim_src.shape:
-            raise ValueError(
-                f"sim_tgt shape {tuple(sim_tgt.shape)} does not match sim_src {tuple(sim_src.shape)}"
-            )
+        check_same_shape(sim_tgt, sim_src, "sim_tgt", "sim_src")
         loss = self.hinge(sim_src, pos) + self.tri_alpha * self.hinge(sim_tgt, pos)
         if sim_cross is not None:
-            if sim_cross.shape != sim_tgt.shape:
-                raise ValueError(
-                    f"sim_cross shape {tuple(sim_cross.shape)} does not match sim_tgt {tuple(sim_tgt.shape)}"
-                )
+            check_same_shape(sim_cross, sim_tgt, "sim_cross", "sim_tgt")
             loss = loss + self.dtl_beta * self.similarity_view(sim_tgt, sim_cross)
         if (feat_tgt is None) != (feat_cross is None):
             raise ValueError("feat_tgt and feat_cross go together (the feature view needs both)")

@@ -4,10 +4,9 @@ plain and optimal-transport-weighted."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from mvkit.losses._masks import upcast
+from mvkit.losses.base import RetrievalLoss, check_same_shape, register_loss, upcast
 from mvkit.losses.sinkhorn import sinkhorn
 
 POSITIVE, PARTIAL, NEGATIVE, IGNORE = 0, 1, 2, -1
@@ -24,10 +23,7 @@ def partial_order_terms(
     """
     if sim.dim() != 2:
         raise ValueError(f"sim must be 2-D [videos, captions], got shape {tuple(sim.shape)}")
-    if labels.shape != sim.shape:
-        raise ValueError(
-            f"labels shape {tuple(labels.shape)} does not match sim shape {tuple(sim.shape)}"
-        )
+    check_same_shape(labels, sim, "labels", "sim")
     if anchor.shape != (sim.shape[0],):
         raise ValueError(f"anchor must have shape ({sim.shape[0]},), got {tuple(anchor.shape)}")
     labels = labels.to(sim.device).long()
@@ -57,7 +53,8 @@ def partial_order_terms(
     return terms * valid, valid
 
 
-class PartialOrderLoss(nn.Module):
+@register_loss("partial_order")
+class PartialOrderLoss(RetrievalLoss):
     r"""Partial-order loss (Kumar et al., RUDDER, ICMI 2021).
 
     ``sim[b, c]``: similarity of video b and caption c; ``labels[b, c]``: 0 positive (another
@@ -80,6 +77,8 @@ class PartialOrderLoss(nn.Module):
     [anchor - m2, anchor - m1], negatives below anchor - m2).
     """
 
+    inputs = ("sim", "labels", "anchor")
+
     def __init__(self, p: float = 0.17, m1: float = 0.2, m2: float = 0.26) -> None:
         super().__init__()
         self.p, self.m1, self.m2 = p, m1, m2
@@ -92,7 +91,8 @@ class PartialOrderLoss(nn.Module):
         return terms.sum() / valid.sum()
 
 
-class PartialOrderOTLoss(nn.Module):
+@register_loss("partial_order_ot")
+class PartialOrderOTLoss(RetrievalLoss):
     r"""RUDDER's optimal-transport-weighted partial-order loss.
 
     The per-entry terms l_bc of ``PartialOrderLoss`` are re-weighted by an entropic
@@ -118,6 +118,8 @@ class PartialOrderOTLoss(nn.Module):
     Args: p, m1, m2 as in ``PartialOrderLoss``; gamma = 1.0 and epsilon = 0.2 and 50
     Sinkhorn iterations as in the released code.
     """
+
+    inputs = ("sim", "labels", "anchor")
 
     def __init__(
         self,

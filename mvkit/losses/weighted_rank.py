@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from mvkit.losses._masks import check_sim_pos, masked_max
+from mvkit.losses._masks import masked_max
+from mvkit.losses.base import RetrievalLoss, check_sim_pos, register_loss
 
 
 def rank_weight(
@@ -21,7 +21,8 @@ def rank_weight(
     return 1.0 + 1.0 / (big_n - r + 1).to(dtype)
 
 
-class WeightedRankHinge(nn.Module):
+@register_loss("weighted_rank")
+class WeightedRankHinge(RetrievalLoss):
     r"""Weighted-rank hardest-negative hinge (Mithun et al., ICMR 2018, eq. (3)).
 
     For every positive pair (i, j), with N_i / M_j the negatives of row i / column j:

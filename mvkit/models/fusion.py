@@ -127,6 +127,14 @@ class RetrievalModel(nn.Module):
             total = s if total is None else total + s
         return total
 
+    def text_similarity(self, a: Emb, b: Emb) -> Tensor:
+        """``[Na, Nb]`` text-text similarity in the joint space: weighted sum over spaces of dot products."""
+        total = None
+        for name in self.text_projs:
+            s = self.weights[name] * (a[name] @ b[name].T)
+            total = s if total is None else total + s
+        return total
+
     def space_scores(self, text_emb: Emb, video_emb: Emb) -> dict[str, Tensor]:
         """Unweighted per-space scores (to study fusion: each space alone vs the sum)."""
         out = {}

@@ -14,10 +14,26 @@ bound memory by scoring in chunks (see :func:`mvkit.models.factory.RetrievalMode
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from mvkit.registry import registrar
+
+#: head name (the ``head`` key of a space in a model config) -> head class
+HEADS: dict[str, type[VideoHead]] = {}
+
+
+def register_head(*names: str) -> Callable[[type[VideoHead]], type[VideoHead]]:
+    """Class decorator: make a :class:`VideoHead` subclass available to model configs by name.
+
+    A new head is its module plus a JSON config naming it (``{"spaces": {"main": {"head":
+    "my_head", ...}}}``); registering a name twice with another class is an error.
+    """
+    return registrar(HEADS, "head", *names)
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
@@ -44,10 +60,28 @@ def attention_mask(mask: Tensor) -> Tensor:
 
 
 class VideoHead(nn.Module):
-    """Base class: the streams a head reads, and dot-product scoring of pooled vectors."""
+    """Base class: the streams a head reads, and dot-product scoring of pooled vectors.
+
+    A head describes itself to :func:`mvkit.models.create_model`, which never names head
+    classes: :meth:`required_streams` (which store streams a config's space reads),
+    :meth:`from_spec` (build from the space's config entry) and ``text_parts`` (how many
+    normalised text blocks its ``score`` expects). The defaults fit a one-stream head whose
+    constructor is ``(in_dim, embed_dim, stream=..., **options)``.
+    """
 
     streams: tuple[str, ...] = ("appearance",)
     text_conditioned: bool = False
+    text_parts: ClassVar[int] = 1
+
+    @classmethod
+    def required_streams(cls, spec: Mapping[str, Any]) -> list[str]:
+        """Streams read by a space configured as ``spec`` (default: ``spec["stream"]``)."""
+        return [spec.get("stream", "appearance")]
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], video_dims: Mapping[str, int], embed_dim: int) -> VideoHead:
+        """Build the head of one space from its config entry (``head`` key removed)."""
+        return cls(int(video_dims[spec.get("stream", "appearance")]), embed_dim, **spec)
 
     def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -57,6 +91,7 @@ class VideoHead(nn.Module):
         return text_emb @ video_emb["v"].t()
 
 
+@register_head("mean")
 class MeanHead(VideoHead):
     """Mean pooling over frames followed by a linear map (CLIP4Clip's parameter-free 'meanP' + projection)."""
 
@@ -70,6 +105,7 @@ class MeanHead(VideoHead):
         return {"v": F.normalize(self.proj(masked_mean(feats[s], masks[s])), dim=-1)}
 
 
+@register_head("seqtransf")
 class SeqTransfHead(VideoHead):
     """CLIP4Clip's seqTransf: position embeddings + transformer over frames, residual to the input, mean.
 
@@ -97,6 +133,7 @@ class SeqTransfHead(VideoHead):
         return {"v": F.normalize(self.proj(masked_mean(h + x, m)), dim=-1)}
 
 
+@register_head("dcm", "xpool")
 class CrossAttentionHead(VideoHead):
     """Text-conditioned pooling: MKTVR's dual cross-modal encoder (X-Pool is the same idea).
 
@@ -153,6 +190,7 @@ class CrossAttentionHead(VideoHead):
         return torch.einsum("ae,abe->ab", text_emb, pooled)
 
 
+@register_head("rivrl")
 class PreviewIntensiveHead(VideoHead):
     """RIVRL-style two-branch video encoder: a cheap preview and an overview-aware intensive read.
 
@@ -163,6 +201,8 @@ class PreviewIntensiveHead(VideoHead):
     (Dong et al., "Reading-strategy inspired visual representation learning for text-to-video
     retrieval", RIVRL, TCSVT 2022; the text side here is a projection, not their GRU.)
     """
+
+    text_parts = 2          # the text is projected into the preview and the intensive space
 
     def __init__(self, in_dim: int, embed_dim: int, stream: str = "appearance", preview_weight: float = 0.5,
                  kernel: int = 3) -> None:
@@ -193,12 +233,21 @@ class PreviewIntensiveHead(VideoHead):
         return w * (tp @ video_emb["p"].t()) + (1 - w) * (ti @ video_emb["i"].t())
 
 
+@register_head("activity")
 class ActivityHead(VideoHead):
     """Mithun et al.'s activity space input: motion pooled, concatenated with audio when present.
 
     Silent videos (no valid audio frame) get a learned "no audio" vector and a has-audio flag
     instead of zeros passed off as sound. The concatenation goes through one linear map.
     """
+
+    @classmethod
+    def required_streams(cls, spec: Mapping[str, Any]) -> list[str]:
+        return [s for s in (spec.get("motion", "motion"), spec.get("audio", "audio")) if s]
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], video_dims: Mapping[str, int], embed_dim: int) -> VideoHead:
+        return cls(dict(video_dims), embed_dim, **spec)
 
     def __init__(self, in_dims: dict[str, int], embed_dim: int, motion: str = "motion",
                  audio: str | None = "audio") -> None:
@@ -222,12 +271,4 @@ class ActivityHead(VideoHead):
         return {"v": F.normalize(self.proj(torch.cat(parts, -1)), dim=-1)}
 
 
-HEADS: dict[str, type[VideoHead]] = {
-    "mean": MeanHead,
-    "seqtransf": SeqTransfHead,
-    "dcm": CrossAttentionHead,
-    "xpool": CrossAttentionHead,
-    "rivrl": PreviewIntensiveHead,
-    "activity": ActivityHead,
-}
 

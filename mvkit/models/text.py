@@ -1,14 +1,14 @@
-"""Text side: frozen cached caption features or a fine-tuned text tower, and MKTVR's dual path.
+"""Text side: frozen cached caption features or a trainable text module, and MKTVR's dual path.
 
-A :class:`TextBatch` carries what the text side needs for B captions. With frozen text
-(the default) that is the cached features from the feature store; with fine-tuning it is
-token ids per language group, run through ``encoder.text_module()``. With MKTVR's dual
-path, English rows use the English tower and the other rows the multilingual tower
-(``ml_features``), each followed by its own projection.
+A :class:`TextBatch` carries what the text side needs for B captions: the cached features
+from the feature store (frozen text) and/or token ids (a trainable text side,
+:mod:`mvkit.models.text_encoders`). With MKTVR's dual path, English rows use the English
+tower and the other rows the multilingual one (cached ``ml_features`` or the trainable
+module), each followed by its own projection.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -19,25 +19,24 @@ from torch.nn import functional as F
 class TextBatch:
     """B captions for the text side.
 
-    features: ``[B, D]`` cached features (frozen mode; for the dual path the English rows).
+    features: ``[B, D]`` cached features (frozen text; for the dual path the English rows).
     is_en: ``[B]`` bool, True for English captions (routes rows in the dual path).
-    ml_features: ``[B, D_ml]`` multilingual-tower features (dual path only; non-English rows used).
-    token_groups: fine-tuning only: ``[(row_index LongTensor, tokens LongTensor[n, L])]``
-        one group per language, as ``encoder.tokenize`` pads per call.
+    ml_features: ``[B, D_ml]`` cached multilingual-tower features (dual path, frozen towers).
+    tokens: ``[B, L]`` token ids, padded to the batch's longest caption (trainable text side).
     """
 
     features: Tensor | None
     is_en: Tensor
     ml_features: Tensor | None = None
-    token_groups: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+    tokens: Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.is_en.shape[0])
 
     def to(self, device: torch.device | str) -> TextBatch:
-        mv = lambda t: None if t is None else t.to(device)
-        return TextBatch(mv(self.features), self.is_en.to(device), mv(self.ml_features),
-                         [(i.to(device), t.to(device)) for i, t in self.token_groups])
+        def mv(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+        return TextBatch(mv(self.features), self.is_en.to(device), mv(self.ml_features), mv(self.tokens))
 
 
 class Standardize(nn.Module):
@@ -67,33 +66,47 @@ class Standardize(nn.Module):
 class TextBase(nn.Module):
     """Produces the base text features ``[B, D]`` (and ``[B, D_ml]`` for the dual path).
 
-    Frozen mode passes the cached features through; fine-tune mode runs token groups through
-    a trainable text module (``encoder.text_module()``) and scatters rows back in order.
+    Without a module the cached features pass through (standardised). With a trainable
+    module (a :class:`~mvkit.models.text_encoders.TrainableText`) the tokens go through it;
+    on the dual path it serves the non-English rows while English rows keep the cached
+    English-tower features.
     """
 
-    def __init__(self, dim: int, ml_dim: int | None = None, module: nn.Module | None = None) -> None:
+    def __init__(self, dim: int, ml_dim: int | None = None, module: nn.Module | None = None,
+                 dual: bool = False) -> None:
         super().__init__()
-        self.dim, self.ml_dim = dim, ml_dim
+        self.dim, self.ml_dim, self.dual = dim, ml_dim, bool(dual or ml_dim)
         self.module = module
-        self.norm = Standardize(dim)                    # cached features only (identity when fine-tuning)
-        self.ml_norm = Standardize(ml_dim) if ml_dim else None
+        self.norm = Standardize(dim)                     # cached features only
+        self.ml_norm = Standardize(ml_dim) if (self.dual and ml_dim and module is None) else None
 
     @property
-    def finetune(self) -> bool:
+    def trainable(self) -> bool:
+        """True if a text module learns (captions go in as tokens, not cached features)."""
         return self.module is not None
 
+    def _module_rows(self, tb: TextBatch, rows: Tensor | None) -> Tensor:
+        if tb.tokens is None:
+            raise ValueError("TextBatch has no tokens (a trainable text side needs them)")
+        if rows is None:
+            return self.module(tb.tokens)
+        out = None
+        idx = rows.nonzero().squeeze(1)
+        if len(idx):
+            part = self.module(tb.tokens[idx])
+            out = part.new_zeros(len(tb), part.shape[1]).index_copy(0, idx, part)
+        return out if out is not None else tb.tokens.new_zeros(len(tb), self.ml_dim or 1, dtype=torch.float)
+
     def forward(self, tb: TextBatch) -> tuple[Tensor, Tensor | None]:
-        if self.module is None:
-            if tb.features is None:
-                raise ValueError("TextBatch has no cached features (frozen text mode needs them)")
-            base = self.norm(tb.features)
-        else:
-            if not tb.token_groups:
-                raise ValueError("TextBatch has no token groups (text fine-tuning needs them)")
-            outs = [(idx, self.module(tok)) for idx, tok in tb.token_groups]
-            base = outs[0][1].new_zeros(len(tb), outs[0][1].shape[1])
-            for idx, out in outs:
-                base = base.index_copy(0, idx, out)
+        if self.module is not None and not self.dual:
+            return self._module_rows(tb, None), None
+        if tb.features is None:
+            raise ValueError("TextBatch has no cached features (frozen text needs them)")
+        base = self.norm(tb.features)
+        if not self.dual:
+            return base, None
+        if self.module is not None:
+            return base, self._module_rows(tb, ~tb.is_en)
         ml = tb.ml_features
         if ml is not None and self.ml_norm is not None:
             ml = self.ml_norm(ml)

@@ -57,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=d.warmup, help="fraction of steps for linear warm-up")
     p.add_argument("--grad-clip", type=float, default=d.grad_clip)
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--text-mode", choices=("frozen", "finetune"), default=d.text_mode)
+    p.add_argument("--text-encoder", default=d.text_encoder,
+                   help="text side: frozen (cached features), tower (fine-tune the encoder's text tower), "
+                        "bag (fast bag-of-subwords student)")
+    p.add_argument("--text-encoder-kwargs", default=None, help='JSON for the text side, e.g. \'{"bigram_buckets": 4096}\'')
+    p.add_argument("--captions-per-video", type=int, default=None,
+                   help="sample at most this many training captions per video each epoch (default: all)")
+    p.add_argument("--translate-test", action="store_true",
+                   help="also evaluate with machine translations into English of the test captions")
     p.add_argument("--ml-store", default=None, help="store of the multilingual text tower (dual text path)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (small heads: 1 is often fastest)")
@@ -79,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         langs=_csv(a.langs), kinds=_csv(a.kinds), train_select=_csv(a.train_select),
         eval_langs=_csv(a.eval_langs), eval_kinds=_csv(a.eval_kinds),
         epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, text_lr=a.text_lr, weight_decay=a.weight_decay,
-        warmup=a.warmup, grad_clip=a.grad_clip, seed=a.seed, text_mode=a.text_mode, ml_store=a.ml_store,
+        warmup=a.warmup, grad_clip=a.grad_clip, seed=a.seed, text_encoder=a.text_encoder,
+        text_encoder_kwargs=_json(a.text_encoder_kwargs, "--text-encoder-kwargs"),
+        captions_per_video=a.captions_per_video, translate_test=a.translate_test, ml_store=a.ml_store,
         device=a.device, threads=a.threads, standardize=not a.no_standardize, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
     )
     try:

@@ -6,7 +6,7 @@ on a CPU. Videos the store skipped (corrupt files) are left out and counted.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,9 @@ from mvkit.data.records import CaptionRecord, RetrievalDataset
 from mvkit.models.fusion import VideoBatch
 from mvkit.models.text import TextBatch
 
-Tokenize = Callable[[list[str], str], Tensor]
+#: what :func:`build_split` needs to tokenise: ``tok.tokenize(texts, lang) -> LongTensor [n, L]`` plus
+#: ``pad_id``, ``unk_id`` and ``special_ids`` (a TrainableText or the encoder's TextTokenizer)
+Tokenizer = Any
 
 
 def _store_name(store: Any) -> str:
@@ -41,10 +43,13 @@ def load_stream(store: Any, video_ids: Sequence[str], stream: str) -> tuple[Tens
 class SplitData:
     """One split's videos (features in memory) and selected captions, ready for batching.
 
-    ``caption_video[i]`` is the row in the video tables of caption i's video.
-    ``text`` holds cached text features (frozen mode); ``ml_text`` the multilingual
-    tower's (dual path; English rows unused); ``texts``/``langs`` feed tokenisation when
-    the text tower is fine-tuned.
+    ``caption_video[i]`` is the row in the video tables of caption i's video. ``text``
+    holds cached text features (frozen text side; on the dual path with a trainable module
+    only the English rows); ``ml_text`` the cached multilingual tower's (dual path); ``tokens``
+    / ``lengths`` the captions tokenised once for a trainable text side (right-padded;
+    a batch is cut to its own longest caption). ``query_langs`` is the language a query
+    stands for: its own, except for a machine translation *into English* of another
+    language's caption (translate-test), which stands for the source's language.
     """
 
     split: str
@@ -57,6 +62,9 @@ class SplitData:
     text: Tensor | None
     ml_text: Tensor | None = None
     skipped: dict[str, str] = field(default_factory=dict)
+    tokens: Tensor | None = None
+    lengths: Tensor | None = None
+    query_langs: list[str] | None = None
 
     @property
     def langs(self) -> list[str]:
@@ -66,26 +74,112 @@ class SplitData:
         """Videos at ``rows`` (indices into ``video_ids``)."""
         return VideoBatch({k: v[rows] for k, v in self.feats.items()}, {k: m[rows] for k, m in self.masks.items()})
 
-    def text_batch(self, rows: Tensor, tokenize: Tokenize | None = None) -> TextBatch:
-        """Captions at ``rows``; with ``tokenize`` (fine-tuning) token ids per language group."""
-        groups: list[tuple[Tensor, Tensor]] = []
-        if tokenize is not None:
-            by_lang: dict[str, list[int]] = {}
-            for j, r in enumerate(rows.tolist()):
-                by_lang.setdefault(self.captions[r].lang, []).append(j)
-            for lang, js in sorted(by_lang.items()):
-                texts = [self.captions[int(rows[j])].text for j in js]
-                groups.append((torch.tensor(js), tokenize(texts, lang)))
-        return TextBatch(None if self.text is None else self.text[rows], self.is_en[rows],
-                         None if self.ml_text is None else self.ml_text[rows], groups)
+    def text_batch(self, rows: Tensor) -> TextBatch:
+        """Captions at ``rows``: cached features and / or tokens cut to the batch's longest caption."""
+        return text_batch_of(rows, self.is_en, self.text, self.ml_text, self.tokens, self.lengths)
+
+    def rows_of(self, caption_ids: Sequence[str | None]) -> tuple[Tensor, Tensor]:
+        """``(rows, found)``: the row of each caption id here (0 where absent, ``found`` False)."""
+        index = {c.caption_id: i for i, c in enumerate(self.captions)}
+        rows = torch.tensor([index.get(c, -1) if c else -1 for c in caption_ids], dtype=torch.long)
+        found = rows >= 0
+        return rows.clamp_min(0), found
 
     def subset_captions(self, keep: Iterable[int]) -> SplitData:
         """The same videos with only the captions at ``keep`` (e.g. one language)."""
         keep = torch.as_tensor(list(keep), dtype=torch.long)
+
+        def sel(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[keep]
         return SplitData(self.split, self.video_ids, self.feats, self.masks,
                          [self.captions[i] for i in keep.tolist()], self.caption_video[keep],
-                         self.is_en[keep], None if self.text is None else self.text[keep],
-                         None if self.ml_text is None else self.ml_text[keep], self.skipped)
+                         self.is_en[keep], sel(self.text), sel(self.ml_text), self.skipped,
+                         sel(self.tokens), sel(self.lengths),
+                         None if self.query_langs is None else [self.query_langs[i] for i in keep.tolist()])
+
+
+def text_batch_of(rows: Tensor, is_en: Tensor, text: Tensor | None = None, ml_text: Tensor | None = None,
+                  tokens: Tensor | None = None, lengths: Tensor | None = None) -> TextBatch:
+    """Rows of a caption table as a :class:`TextBatch` (tokens cut to the rows' longest caption)."""
+    cut = None
+    if tokens is not None:
+        n = int(lengths[rows].max()) if len(rows) else 1
+        cut = tokens[rows, :max(n, 1)]
+    return TextBatch(None if text is None else text[rows], is_en[rows],
+                     None if ml_text is None else ml_text[rows], cut)
+
+
+@dataclass
+class CaptionTable:
+    """Captions without videos (e.g. probe captions), with cached features and / or tokens."""
+
+    captions: list[CaptionRecord]
+    text: Tensor | None = None
+    tokens: Tensor | None = None
+    lengths: Tensor | None = None
+    is_en: Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.is_en = torch.tensor([c.lang == "en" for c in self.captions], dtype=torch.bool)
+
+    def text_batch(self, rows: Tensor) -> TextBatch:
+        return text_batch_of(rows, self.is_en, self.text, None, self.tokens, self.lengths)
+
+
+def caption_table(captions: Sequence[CaptionRecord], features: Tensor | None = None,
+                  tokenizer: Tokenizer | None = None, where: str = "") -> CaptionTable:
+    """A :class:`CaptionTable` of ``captions``: given features and / or tokens from ``tokenizer``."""
+    tokens = lengths = None
+    if tokenizer is not None:
+        tokens, lengths = tokenize_captions(captions, tokenizer, where)
+    return CaptionTable(list(captions), features, tokens, lengths)
+
+
+#: share of a language's captions that may tokenise to nothing known before it is an error
+MAX_UNKNOWN_SHARE = 0.5
+
+
+def tokenize_captions(captions: Sequence[CaptionRecord], tokenizer: Tokenizer, where: str = "") -> tuple[Tensor, Tensor]:
+    """All captions tokenised once (per language, as NLLB towers need): ``(tokens [N, L], lengths [N])``.
+
+    A language whose captions mostly tokenise to unknown or special tokens only (the
+    tokenizer cannot write its script) is an error naming the language, instead of a
+    text side trained on empty bags.
+    """
+    pad, unk = int(tokenizer.pad_id), tokenizer.unk_id
+    empty_ids = torch.tensor(sorted(set(tokenizer.special_ids) | ({unk} if unk is not None else set())))
+    by_lang: dict[str, list[int]] = {}
+    for i, c in enumerate(captions):
+        by_lang.setdefault(c.lang, []).append(i)
+    parts: dict[str, Tensor] = {}
+    for lang, rows in sorted(by_lang.items()):
+        tok = tokenizer.tokenize([captions[i].text for i in rows], lang)
+        known = ~torch.isin(tok, empty_ids)
+        blank = int((~known.any(1)).sum())
+        if blank > MAX_UNKNOWN_SHARE * len(rows):
+            raise ValueError(f"{where or 'captions'}: the text encoder's tokenizer cannot represent {lang!r}: "
+                             f"{blank} of its {len(rows)} captions have no known token (unknown or special "
+                             "tokens only); choose a text encoder whose vocabulary covers this script")
+        parts[lang] = tok
+    width = max((t.shape[1] for t in parts.values()), default=1)
+    tokens = torch.full((len(captions), width), pad, dtype=torch.long)
+    for lang, rows in by_lang.items():
+        t = parts[lang]
+        tokens[torch.tensor(rows), :t.shape[1]] = t.long()
+    used = tokens != pad
+    lengths = torch.where(used.any(1), width - used.flip(1).int().argmax(1), torch.ones(len(captions), dtype=torch.long))
+    return tokens, lengths
+
+
+def query_languages(dataset: RetrievalDataset, captions: Sequence[CaptionRecord]) -> list[str]:
+    """The language each query stands for (translate-test rows: their source caption's)."""
+    lang_of = {c.caption_id: c.lang for c in dataset.captions}
+    return [lang_of.get(c.source_id or "", c.lang) if c.is_translate_test else c.lang for c in captions]
+
+
+def cached_text_features(store: Any, captions: Sequence[CaptionRecord]) -> Tensor:
+    """The store's cached text features of ``captions`` (rows in caption order); missing ones are an error."""
+    return _text_table(store, list(captions), {c.lang for c in captions})
 
 
 def _text_table(store: Any, captions: list[CaptionRecord], langs: Iterable[str]) -> Tensor:
@@ -119,12 +213,17 @@ def _rows_from(store: Any, caps: list[CaptionRecord], rows: Tensor) -> Tensor:
 
 def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequence[str], *,
                 langs: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
-                ml_store: Any | None = None, text_features: bool = True) -> SplitData:
+                ml_store: Any | None = None, cached_text: str = "all",
+                tokenizer: Tokenizer | None = None) -> SplitData:
     """Load one split: its videos present in ``store`` and captions of ``langs``/``kinds``.
 
-    ml_store: the multilingual tower's store for the dual text path (non-English rows);
-    ``text_features=False`` skips cached text (text fine-tuning tokenises instead).
+    cached_text: which rows get the store's cached text features: ``"all"``, ``"en"`` (the
+    dual path with a trainable multilingual side) or ``"none"`` (a trainable text side
+    only). tokenizer: tokenise every caption once for a trainable text side. ml_store: the
+    multilingual tower's store for the dual text path (non-English rows).
     """
+    if cached_text not in ("all", "en", "none"):
+        raise ValueError(f"cached_text must be 'all', 'en' or 'none', got {cached_text!r}")
     sub = dataset.subset(split=split, langs=langs, kinds=kinds)
     if not sub.videos:
         raise ValueError(f"{dataset.source or dataset.name}: split {split!r} has no videos "
@@ -146,9 +245,29 @@ def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequ
     is_en = torch.tensor([c.lang == "en" for c in caps])
     text, ml_text = None, None
     if ml_store is None:
-        text = _text_table(store, caps, {c.lang for c in caps}) if text_features else None
+        if cached_text == "all":
+            text = _text_table(store, caps, {c.lang for c in caps})
+        elif cached_text == "en":
+            text = _rows_from(store, caps, is_en)
     else:   # dual path: English rows from the English tower's store, the others from ml_store
-        text = _rows_from(store, caps, is_en) if text_features else None
+        text = _rows_from(store, caps, is_en) if cached_text != "none" else None
         ml_text = _rows_from(ml_store, caps, ~is_en)
+    tokens = lengths = None
+    if tokenizer is not None:
+        tokens, lengths = tokenize_captions(caps, tokenizer, f"{dataset.source or dataset.name} ({split})")
     return SplitData(split, vids, feats, masks, caps, torch.tensor([index[c.video_id] for c in caps]),
-                     is_en, text, ml_text, skipped)
+                     is_en, text, ml_text, skipped, tokens, lengths, query_languages(dataset, caps))
+
+
+def split_for_model(model: Any, dataset: RetrievalDataset, store: Any, split: str, *,
+                    langs: Sequence[str] | None = None, kinds: Sequence[str] | None = ("human",),
+                    ml_store: Any | None = None) -> SplitData:
+    """The split as ``model`` reads it: cached features and / or tokens for its text side."""
+    text = model.text
+    trainable = text.module is not None
+    cached = "none" if (trainable and not text.dual) else ("en" if trainable else "all")
+    data = build_split(dataset, store, split, model.streams, langs=langs, kinds=kinds, ml_store=ml_store,
+                       cached_text=cached, tokenizer=text.module if trainable else None)
+    if text.ml_dim and not trainable and data.ml_text is None:
+        data.ml_text = data.text
+    return data

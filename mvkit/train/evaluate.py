@@ -14,12 +14,12 @@ from typing import Any
 import torch
 
 from mvkit.models.fusion import Emb, RetrievalModel
-from mvkit.train.data import SplitData, Tokenize, build_split
+from mvkit.train.data import SplitData, split_for_model
 
 
 @torch.no_grad()
 def embed_split(model: RetrievalModel, data: SplitData, device: torch.device | str = "cpu",
-                batch: int = 512, tokenize: Tokenize | None = None) -> tuple[Emb, Emb]:
+                batch: int = 512) -> tuple[Emb, Emb]:
     """(text embeddings of all captions, video embeddings of all videos) of a split, in eval mode."""
     was_training = model.training
     model.eval()
@@ -27,7 +27,7 @@ def embed_split(model: RetrievalModel, data: SplitData, device: torch.device | s
         def cat(parts: list[Emb]) -> Emb:
             return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         nt, nv = len(data.captions), len(data.video_ids)
-        te = cat([model.embed_text(data.text_batch(torch.arange(i, min(i + batch, nt)), tokenize).to(device))
+        te = cat([model.embed_text(data.text_batch(torch.arange(i, min(i + batch, nt))).to(device))
                   for i in range(0, nt, batch)])
         ve = cat([model.embed_video(data.video_batch(torch.arange(i, min(i + batch, nv))).to(device))
                   for i in range(0, nv, batch)])
@@ -55,17 +55,19 @@ def _summaries(r: torch.Tensor, bootstrap: int, seed: int) -> tuple[dict, dict |
 def evaluate_split(model: RetrievalModel, data: SplitData, *, langs: Sequence[str] | None = None,
                    device: torch.device | str = "cpu", bootstrap: int = 0, seed: int = 0,
                    text_chunk: int = 512, video_chunk: int = 256,
-                   tokenize: Tokenize | None = None) -> dict[str, dict[str, Any]]:
+                   by_query_lang: bool = False) -> dict[str, dict[str, Any]]:
     """Per-language retrieval metrics of ``model`` on a loaded split.
 
     Returns ``{lang: {"t2v": summary, "v2t": summary, "ci": {"t2v": ..., "v2t": ...} (when
-    ``bootstrap`` > 0, 95% over queries), "n_captions", "n_videos"}}``.
+    ``bootstrap`` > 0, 95% over queries), "n_captions", "n_videos"}}``. ``by_query_lang``
+    groups queries by the language they stand for (``SplitData.query_langs``): a
+    translate-test query (machine translation into English) counts for its source language.
     """
     from mvkit.metrics import ranks
 
-    te, ve = embed_split(model, data, device, tokenize=tokenize)
+    te, ve = embed_split(model, data, device)
     sim = model.similarity_matrix(te, ve, text_chunk, video_chunk)      # [Nt, Nv] on CPU
-    cap_lang = data.langs
+    cap_lang = data.query_langs if (by_query_lang and data.query_langs is not None) else data.langs
     out: dict[str, dict[str, Any]] = {}
     for lang in (langs or sorted(set(cap_lang))):
         rows = torch.tensor([i for i, l in enumerate(cap_lang) if l == lang], dtype=torch.long)
@@ -96,21 +98,14 @@ SELECTION_CRITERION = "mean over languages of RSum(t2v) + RSum(v2t) on the val s
 
 def evaluate(model: RetrievalModel, dataset: Any, store: Any, split: str = "test",
              langs: Sequence[str] | None = None, *, kinds: Sequence[str] | None = ("human",),
-             ml_store: Any | None = None, encoder: Any | None = None, bootstrap: int = 1000,
-             seed: int = 0, device: torch.device | str | None = None) -> dict[str, dict[str, Any]]:
+             ml_store: Any | None = None, bootstrap: int = 1000, seed: int = 0,
+             device: torch.device | str | None = None) -> dict[str, dict[str, Any]]:
     """Evaluate ``model`` on ``split`` of ``dataset`` with features from ``store``, per language.
 
-    kinds: caption kinds to query with (default human, as ``fit`` reports; None: all); encoder: needed when the model fine-tunes
-    its text tower (captions are tokenised). Never use the test split to choose a model.
+    kinds: caption kinds to query with (default human, as ``fit`` reports; None: all). A
+    model with a trainable text side tokenises the captions with its own tokenizer. Never use
+    the test split to choose a model.
     """
     device = torch.device(device) if device else next(model.parameters()).device
-    finetune = model.text.finetune
-    data = build_split(dataset, store, split, model.streams, langs=langs, kinds=kinds,
-                       ml_store=ml_store, text_features=not finetune)
-    if model.text.ml_dim and data.ml_text is None:
-        data.ml_text = data.text
-    tokenize = encoder.tokenize if finetune else None
-    if finetune and encoder is None:
-        raise ValueError("evaluate: the model fine-tunes its text tower; pass encoder= to tokenise captions")
-    return evaluate_split(model, data, langs=langs, device=device, bootstrap=bootstrap, seed=seed,
-                          tokenize=tokenize)
+    data = split_for_model(model, dataset, store, split, langs=langs, kinds=kinds, ml_store=ml_store)
+    return evaluate_split(model, data, langs=langs, device=device, bootstrap=bootstrap, seed=seed)

@@ -21,6 +21,8 @@ class RunRecord:
     results: ``{lang: {"t2v": {R1, R5, R10, MdR, MnR, RSum}, "v2t": {...}, "ci": {...},
     "n_captions", "n_videos"}}`` on ``protocol["eval_split"]`` (normally ``test``);
     val_results: the same on ``val`` for the selected checkpoint;
+    translate_test: the same with translate-test queries (machine translations into English
+    of each language's human test captions, grouped by that language), when asked for;
     selection: ``{"split": "val", "criterion", "selected_epoch", "best_score", "history"}``;
     model_config: the resolved model config (named config + overrides) and parameter count.
     """
@@ -36,6 +38,7 @@ class RunRecord:
     timings: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
+    translate_test: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

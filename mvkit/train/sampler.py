@@ -24,10 +24,15 @@ class UniqueVideoBatchSampler:
     batch take duplicates. Under DDP the global batch (``batch_size`` captions) is split
     into ``world_size`` contiguous slices and rank ``rank`` gets its slice; incomplete
     global batches are dropped so every rank steps the same number of times.
+
+    ``captions_per_video``: each epoch keeps a seeded sample of at most this many captions
+    of every video (different captions each epoch), so an epoch costs videos x k caption
+    encodings instead of all captions -- what makes a slow text tower affordable.
     """
 
     def __init__(self, caption_video: Sequence[int] | np.ndarray, batch_size: int, seed: int = 0,
-                 drop_last: bool = False, world_size: int = 1, rank: int = 0) -> None:
+                 drop_last: bool = False, world_size: int = 1, rank: int = 0,
+                 captions_per_video: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if batch_size % world_size:
@@ -36,6 +41,7 @@ class UniqueVideoBatchSampler:
         self.batch_size, self.seed = batch_size, seed
         self.drop_last = drop_last or world_size > 1
         self.world_size, self.rank = world_size, rank
+        self.captions_per_video = captions_per_video
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -44,8 +50,19 @@ class UniqueVideoBatchSampler:
     def global_batches(self) -> list[list[int]]:
         """This epoch's global batches (caption indices), before splitting across ranks."""
         rng = np.random.default_rng([self.seed, self.epoch])
-        pending = deque(rng.permutation(len(self.caption_video)).tolist())
         vid = self.caption_video
+        order = rng.permutation(len(vid))
+        if self.captions_per_video is not None:
+            # the first k of each video in this epoch's random order: a uniform sample per video
+            seen_count: dict[int, int] = {}
+            keep = []
+            for i in order.tolist():
+                c = seen_count.get(int(vid[i]), 0)
+                if c < self.captions_per_video:
+                    keep.append(i)
+                    seen_count[int(vid[i])] = c + 1
+            order = np.asarray(keep, dtype=np.int64)
+        pending = deque(order.tolist())
         out: list[list[int]] = []
         while pending:
             batch: list[int] = []

@@ -34,7 +34,7 @@ from mvkit.train.checkpoint import (
 )
 from mvkit.train.data import SplitData, build_split
 from mvkit.train.evaluate import SELECTION_CRITERION, evaluate_split, selection_score
-from mvkit.train.objectives import Objective, StepInput, TrainContext, default_objective
+from mvkit.train.objectives import Objective, StepInput, TrainContext, create_objective
 from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
 
@@ -53,13 +53,19 @@ class TrainConfig:
     human + machine-translated; back-translations only when asked for; None = all);
     train_select: optional explicit ``"lang:kind"`` pairs that replace langs x kinds (e.g.
     ``["en:human", "de:machine-translated"]``). eval_langs / eval_kinds: validation and
-    test queries (default: the training languages, human captions only). text_mode: ``frozen`` (cached features +
-    trainable projection) or ``finetune`` (tokens through ``encoder.text_module()``, lr
-    ``text_lr``). ml_store: a second store whose text features feed the multilingual tower
-    of the dual text path. warmup: fraction of all steps spent warming up. threads: torch CPU
-    threads (None: torch's default; small heads on a busy CPU are fastest with 1).
-    standardize: centre and scale the frozen input features per dimension with statistics of
-    the training split (stored in the model), which matters for anisotropic encoders.
+    test queries (default: the training languages, human captions only). text_encoder: the
+    text side, by name (:mod:`mvkit.models.text_encoders`): ``frozen`` (cached features + a
+    trainable projection), ``tower`` (the encoder's own text tower fine-tuned at ``text_lr``)
+    or ``bag`` (the fast bag-of-subwords student at ``text_lr``); text_encoder_kwargs go to
+    its factory. captions_per_video: sample at most this many training captions per video
+    each epoch (None: all), which bounds the cost of an epoch for a slow text tower.
+    translate_test: also evaluate the test split with the machine translations into English
+    of every language's captions (``RunRecord.translate_test``). ml_store: a second store
+    whose text features feed the multilingual tower of the dual text path. warmup: fraction
+    of all steps spent warming up. threads: torch CPU threads (None: torch's default; small
+    heads on a busy CPU are fastest with 1). standardize: centre and scale the frozen input
+    features per dimension with statistics of the training split (stored in the model),
+    which matters for anisotropic encoders.
     """
 
     data: str = ""
@@ -83,7 +89,10 @@ class TrainConfig:
     min_lr_ratio: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0
-    text_mode: str = "frozen"
+    text_encoder: str = "frozen"
+    text_encoder_kwargs: dict[str, Any] = field(default_factory=dict)
+    captions_per_video: int | None = None
+    translate_test: bool = False
     ml_store: str | None = None
     device: str | None = None
     threads: int | None = None
@@ -94,8 +103,12 @@ class TrainConfig:
     resume: bool = False
 
     def __post_init__(self) -> None:
-        if self.text_mode not in ("frozen", "finetune"):
-            raise ValueError(f"text_mode must be 'frozen' or 'finetune', got {self.text_mode!r}")
+        from mvkit.models.text_encoders import TEXT_ENCODERS
+
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ValueError(f"unknown text_encoder {self.text_encoder!r}; registered: {', '.join(sorted(TEXT_ENCODERS))}")
+        if self.captions_per_video is not None and self.captions_per_video < 1:
+            raise ValueError(f"captions_per_video must be >= 1 or None, got {self.captions_per_video}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ValueError(f"need epochs >= 1 and batch_size >= 2, got {self.epochs}, {self.batch_size}")
 
@@ -138,7 +151,9 @@ class WarmupCosine:
 
 
 def _param_groups(model: RetrievalModel, objective: Objective, cfg: TrainConfig) -> list[dict]:
-    """AdamW groups: no weight decay on biases/norms/position tables; text tower at ``text_lr``."""
+    """AdamW groups: no weight decay on biases/norms/position tables; the trainable text side at
+    ``text_lr`` (default: ``lr`` x the text side's ``lr_scale``: 0.1 for a pretrained tower, 1 for
+    the bag of tokens, which starts from untrained rows for most languages)."""
     groups: dict[tuple[bool, bool], list] = {}
     named = list(model.named_parameters()) + [(f"objective.{n}", p) for n, p in objective.named_parameters()]
     for n, p in named:
@@ -146,7 +161,8 @@ def _param_groups(model: RetrievalModel, objective: Objective, cfg: TrainConfig)
             continue
         key = (n.startswith("text.module."), p.ndim >= 2 and not n.endswith(".pos"))
         groups.setdefault(key, []).append(p)
-    text_lr = cfg.text_lr if cfg.text_lr is not None else cfg.lr * 0.1
+    scale = float(getattr(model.text.module, "lr_scale", 0.1))
+    text_lr = cfg.text_lr if cfg.text_lr is not None else cfg.lr * scale
     return [{"params": ps, "lr": text_lr if is_text else cfg.lr, "weight_decay": cfg.weight_decay if decay else 0.0}
             for (is_text, decay), ps in sorted(groups.items())]
 
@@ -228,49 +244,45 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
 
     mcfg = model_config(cfg.head, **cfg.model_overrides)
     dual = bool(mcfg.get("text", {}).get("dual", False))
-    finetune = cfg.text_mode == "finetune"
-    if finetune and dual:
-        raise ValueError("text_mode='finetune' with the dual text path is not supported; use frozen towers")
-    tokenize, text_module = None, None
-    if finetune:
-        if encoder is None:
-            from mvkit.features.encoders import create_encoder
-            prov = dict(getattr(store, "provenance", {}) or {})
-            encoder = create_encoder(prov.get("encoder", "mvkit-tiny"), prov.get("pretrained"))
-        tokenize, text_module = encoder.tokenize, encoder.text_module()
-
+    get_encoder = _encoder_getter(store, encoder, device)
+    text_module = _text_side(cfg, get_encoder)
     streams = model_streams(mcfg)
     t_langs, t_kinds, pairs = _train_langs_kinds(cfg)
     eval_langs = cfg.eval_langs or t_langs
-    load_kw = {"ml_store": ml_store, "text_features": not finetune}
+    cached = "none" if (text_module is not None and not dual) else ("en" if text_module is not None else "all")
+    load_kw = {"ml_store": ml_store, "cached_text": cached, "tokenizer": text_module}
     t0 = time.perf_counter()
     train = _select_pairs(build_split(dataset, store, "train", streams, langs=t_langs, kinds=t_kinds, **load_kw), pairs)
     val = build_split(dataset, store, "val", streams, langs=eval_langs, kinds=cfg.eval_kinds, **load_kw)
     for d in (train, val):
-        if dual and d.ml_text is None:
+        if dual and text_module is None and d.ml_text is None:
             d.ml_text = d.text
+    if device.type == "cuda":      # host->device copies of batches overlap the step
+        train.feats = {k: v.pin_memory() for k, v in train.feats.items()}
     load_seconds = time.perf_counter() - t0
 
-    text_dim = int(encoder.text_dim) if finetune else int(train.text.shape[1])
+    text_dim = int(text_module.out_dim) if cached == "none" else int(train.text.shape[1])
     ml_dim = int(train.ml_text.shape[1]) if (dual and train.ml_text is not None) else None
     video_dims = {s: int(train.feats[s].shape[-1]) for s in streams}
     model = create_model(mcfg, video_dims=video_dims, text_dim=text_dim, ml_text_dim=ml_dim,
                          text_module=text_module)
     if cfg.standardize:    # training-split statistics only
         en = train.is_en
-        model.fit_input_stats(train.feats, train.masks,
-                              None if finetune else (train.text[en] if ml_store is not None else train.text),
-                              train.ml_text[~en] if (dual and (~en).any()) else None)
+        feats_in = None if cached == "none" else (train.text[en] if (ml_store is not None or cached == "en") else train.text)
+        model.fit_input_stats(train.feats, train.masks, feats_in,
+                              train.ml_text[~en] if (dual and train.ml_text is not None and (~en).any()) else None)
     model = model.to(device)
-    objective = objective if objective is not None else default_objective(cfg.loss, cfg.loss_kwargs, dual, cfg.epochs)
+    objective = objective if objective is not None else create_objective(cfg.loss, cfg.loss_kwargs, dual=dual,
+                                                                        epochs=cfg.epochs)
     objective.to(device)
-    ctx = TrainContext(cfg, dataset, store, train, model,
-                       lambda split, **kw: build_split(dataset, store, split, streams, **{**load_kw, **kw}), device,
-                       tokenize)
+
+    def table(split: str, streams: Sequence[str] | None = None, **kw: Any) -> SplitData:
+        return build_split(dataset, store, split, list(streams or model.streams), **{**load_kw, **kw})
+    ctx = TrainContext(cfg, dataset, store, train, model, table, device, encoder, get_encoder)
     objective.prepare(ctx)
 
     sampler = UniqueVideoBatchSampler(train.caption_video.numpy(), cfg.batch_size, cfg.seed,
-                                      world_size=world, rank=rank)
+                                      world_size=world, rank=rank, captions_per_video=cfg.captions_per_video)
     steps_per_epoch = len(sampler)
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train.captions)} training captions make no batch of {cfg.batch_size} "
@@ -301,7 +313,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         for rows in sampler:
             rows_t = torch.as_tensor(rows, dtype=torch.long)
             vrows = train.caption_video[rows_t]
-            tb = train.text_batch(rows_t, tokenize).to(device)
+            tb = train.text_batch(rows_t).to(device)
             vb = train.video_batch(vrows).to(device)
             with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                 te, ve = ddp.gather_tree(model.embed_text(tb)), ddp.gather_tree(model.embed_video(vb))
@@ -324,14 +336,15 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         train_seconds = time.perf_counter() - t_ep
 
         t_ev = time.perf_counter()
-        val_res = evaluate_split(model, val, langs=eval_langs, device=device, tokenize=tokenize)
+        val_res = evaluate_split(model, val, langs=eval_langs, device=device)
         score = selection_score(val_res)
         eval_seconds = time.perf_counter() - t_ev
         improved = score > state["best_score"]
         if improved:
             state["best_score"], state["best_epoch"] = score, epoch
             if best_path is not None and rank == 0:
-                save_weights(best_path, model, _weights_meta(mcfg, video_dims, text_dim, ml_dim, epoch, cfg_dict))
+                save_weights(best_path, model, _weights_meta(mcfg, video_dims, text_dim, ml_dim, epoch, cfg_dict,
+                                                             model))
             best_state = copy.deepcopy(model.state_dict())
         state["history"].append({"epoch": epoch, "loss": loss_sum / max(n, 1), "val_score": score,
                                  "val": {l: {"t2v": r["t2v"], "v2t": r["v2t"]} for l, r in val_res.items()},
@@ -352,16 +365,19 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         load_weights(best_path, model)
     t_ev = time.perf_counter()
     val_final = evaluate_split(model, val, langs=eval_langs, device=device, bootstrap=cfg.bootstrap,
-                               seed=cfg.seed, tokenize=tokenize)
+                               seed=cfg.seed)
     test_res: dict[str, Any] = {}
     test_info: dict[str, Any] = {}
+    tt_res: dict[str, Any] = {}
     if cfg.eval_test:
         test = build_split(dataset, store, "test", streams, langs=eval_langs, kinds=cfg.eval_kinds, **load_kw)
-        if dual and test.ml_text is None:
+        if dual and text_module is None and test.ml_text is None:
             test.ml_text = test.text
         test_res = evaluate_split(model, test, langs=eval_langs, device=device, bootstrap=cfg.bootstrap,
-                                  seed=cfg.seed, tokenize=tokenize)
+                                  seed=cfg.seed)
         test_info = {"videos": len(test.video_ids), "captions": len(test.captions), "skipped": len(test.skipped)}
+        if cfg.translate_test:
+            tt_res = _translate_test(model, dataset, store, streams, load_kw, eval_langs, device, cfg)
     final_eval_seconds = time.perf_counter() - t_ev
 
     hist = state["history"]
@@ -379,6 +395,8 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
             "t2v_gallery": "all videos of the split with features",
             "v2t_queries": "videos with at least one caption in the language",
             "ci": {"level": 0.95, "method": "bootstrap over queries", "n": cfg.bootstrap},
+            "text_encoder": _text_description(model),
+            **({"translate_test": TRANSLATE_TEST_PROTOCOL} if tt_res else {}),
         },
         selection={"split": "val", "criterion": SELECTION_CRITERION, "selected_epoch": state["best_epoch"],
                    "best_score": state["best_score"], "history": hist},
@@ -399,6 +417,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         environment={"torch": torch.__version__, "python": platform.python_version(), "device": str(device),
                      "world_size": world, "amp": use_amp, "threads": torch.get_num_threads()},
         paths={"best": str(best_path) if best_path else "", "last": str(last_path) if last_path else ""},
+        translate_test=tt_res,
     )
     if out is not None and rank == 0:
         record.write(out / "run.json")
@@ -407,9 +426,63 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
 
 
 def _weights_meta(mcfg: dict, video_dims: dict, text_dim: int, ml_dim: int | None, epoch: int,
-                  cfg: dict) -> dict[str, Any]:
+                  cfg: dict, model: RetrievalModel) -> dict[str, Any]:
     return {"model_config": mcfg, "video_dims": video_dims, "text_dim": text_dim, "ml_text_dim": ml_dim,
-            "epoch": epoch, "train_config": cfg}
+            "epoch": epoch, "train_config": cfg, "text_encoder": _text_description(model)}
+
+
+#: what the translate-test results of a run record mean
+TRANSLATE_TEST_PROTOCOL = ("queries are machine translations into English of each language's human test "
+                           "captions (the world's MT noise model), encoded as English; grouped by the "
+                           "language they were translated from")
+
+
+def _text_description(model: RetrievalModel) -> dict[str, Any]:
+    """The text side a model reads: ``{"name": "frozen"}`` or the trainable text side's spec."""
+    module = model.text.module
+    return {"name": "frozen"} if module is None else module.spec()
+
+
+def _encoder_getter(store: Any, encoder: Any, device: torch.device) -> Callable[[], Any]:
+    """A function returning the run's feature encoder: the one given (checked against the store's
+    weights) or, built once on first use, the one the store's provenance names."""
+    box: dict[str, Any] = {}
+
+    def get() -> Any:
+        if "enc" not in box:
+            from mvkit.features.encoders import encoder_for_store
+
+            box["enc"] = encoder_for_store(store, encoder, device=device)
+        return box["enc"]
+    return get
+
+
+def _text_side(cfg: TrainConfig, get_encoder: Callable[[], Any]) -> Any:
+    """The trainable text side ``cfg.text_encoder`` names (None for ``frozen``), seeded by the run."""
+    from mvkit.models.text_encoders import FROZEN, TEXT_ENCODERS, create_text_encoder
+    from mvkit.train.objectives.base import takes
+
+    if cfg.text_encoder == FROZEN:
+        return None
+    kw = dict(cfg.text_encoder_kwargs)
+    if takes(TEXT_ENCODERS[cfg.text_encoder], "seed"):
+        kw.setdefault("seed", cfg.seed)
+    return create_text_encoder(cfg.text_encoder, get_encoder(), **kw)
+
+
+def _translate_test(model: RetrievalModel, dataset: Any, store: Any, streams: Sequence[str], load_kw: dict,
+                    langs: Sequence[str] | None, device: torch.device, cfg: TrainConfig) -> dict[str, Any]:
+    """Test metrics with the translate-test queries, per language they were translated from."""
+    tt = build_split(dataset, store, "test", streams, langs=["en"], kinds=["machine-translated"], **load_kw)
+    if model.text.ml_dim and model.text.module is None and tt.ml_text is None:
+        tt.ml_text = tt.text
+    have = sorted(set(tt.query_langs or []) - {"en"})
+    want = [lang for lang in (langs or have) if lang in have]
+    if not want:
+        raise ValueError(f"{dataset.source or dataset.name}: no translate-test captions (machine translations "
+                         "into English of test captions) for the evaluated languages")
+    return evaluate_split(model, tt, langs=want, device=device, bootstrap=cfg.bootstrap, seed=cfg.seed,
+                          by_query_lang=True)
 
 
 def _check_resumable(saved: dict, now: dict, path: Path) -> None:
@@ -419,15 +492,28 @@ def _check_resumable(saved: dict, now: dict, path: Path) -> None:
                          f"(saved {[saved.get(k) for k in diff]} vs now {[now.get(k) for k in diff]})")
 
 
-def load_model(path: str | Path, *, text_module: torch.nn.Module | None = None,
-               device: str | torch.device = "cpu") -> RetrievalModel:
-    """Rebuild a trained model from ``best.safetensors`` (its config and dims are in the metadata)."""
+def load_model(path: str | Path, *, encoder: Any = None, device: str | torch.device = "cpu") -> RetrievalModel:
+    """Rebuild a trained model from ``best.safetensors`` (its config and dims are in the metadata).
+
+    A model with a trainable text side is rebuilt from the feature encoder it was trained
+    from: ``encoder`` (checked against the checkpoint's record of its weights and tokenizer)
+    or, if None, the encoder the checkpoint names.
+    """
+    from mvkit.models.text_encoders import FROZEN, rebuild_text_encoder
     from mvkit.train.checkpoint import read_checkpoint
 
     _, meta = read_checkpoint(path)
     m = meta.get("meta", {})
     if "model_config" not in m:
         raise ValueError(f"{path}: no model config in the checkpoint metadata")
+    spec = m.get("text_encoder") or {"name": FROZEN}
+    text_module = None
+    if spec.get("name", FROZEN) != FROZEN:
+        if encoder is None:
+            from mvkit.features.encoders import encoder_from_identity
+
+            encoder = encoder_from_identity(spec.get("encoder", {}), where=str(path))
+        text_module = rebuild_text_encoder(spec, encoder, str(path))
     model = create_model(m["model_config"], video_dims=m["video_dims"], text_dim=m["text_dim"],
                          ml_text_dim=m.get("ml_text_dim"), text_module=text_module)
     load_weights(path, model)

@@ -18,12 +18,22 @@ from mvkit.experiments.ablations import (
     subsample_train,
 )
 from mvkit.train import TrainConfig
-from mvkit.train.objectives import C2KD
-from mvkit.train.paper_objectives import DCOTObjective, NRCCRObjective, PartialOrderObjective
+from mvkit.train.objectives import C2KD, DCOTObjective, NRCCRObjective, PartialOrderObjective, Probes
 
 _spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parents[1] / "train" / "conftest.py")
 _conf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conf)
+
+
+def probes_of(table):
+    """``Probes`` from ``{video_id: [(feature, label), ...]}`` (probe captions named after their video)."""
+    caps, labels, feats = [], [], []
+    for vid, rows in table.items():
+        for k, (f, lab) in enumerate(rows):
+            caps.append(CaptionRecord(f"rudder:{vid}#en#{k}", vid, "en", f"probe {k} of {vid}"))
+            labels.append(lab)
+            feats.append(f)
+    return Probes(caps, labels, np.stack(feats))
 
 
 def make_translation_world(n: int = 40, d: int = 12, seed: int = 0):
@@ -63,8 +73,8 @@ def _base(**kw):
 def test_every_claim_objective_trains_and_runs_are_reused(world, tmp_path):
     ds, store = world
     rng = np.random.default_rng(1)
-    probes = {v.video_id: [(rng.normal(size=12).astype(np.float32), lab) for lab in (0, 1, 2, 2)]
-              for v in ds.videos}
+    probes = probes_of({v.video_id: [(rng.normal(size=12).astype(np.float32), lab) for lab in (0, 1, 2, 2)]
+                        for v in ds.videos})
     tt = {"train_select": ["en:human", "de:machine-translated"], "langs": None, "kinds": None,
           "eval_langs": ["en", "de"]}
     from mvkit.train import load_model
@@ -139,8 +149,8 @@ def test_partial_order_objective_labels_by_hand():
     model = create_model("mean", video_dims={"appearance": 4}, text_dim=3)
     rng = np.random.default_rng(0)
     pf = rng.normal(size=(3, 3)).astype(np.float32)
-    obj = PartialOrderObjective({"A": [(pf[0], 0), (pf[1], 1)], "B": [(pf[2], 2)]})
-    obj.prepare(SimpleNamespace(train=SimpleNamespace(video_ids=["A", "B", "C"])))
+    obj = PartialOrderObjective(probes_of({"A": [(pf[0], 0), (pf[1], 1)], "B": [(pf[2], 2)]}))
+    obj.prepare(SimpleNamespace(train=SimpleNamespace(video_ids=["A", "B", "C"]), model=model))
     text = torch.randn(3, 3)
     vids = torch.randn(3, 2, 4)
     video_index = torch.tensor([0, 0, 1])

@@ -22,7 +22,8 @@ def test_videos_from_links_the_same_clips_and_changes_only_captions(tmp_path):
     a, b = _captions(base), _captions(noisy)
     assert a.keys() == b.keys()
     changed = [k for k in a if a[k] != b[k]]
-    assert changed and all("#en2" in k for k in changed)       # only translations differ
+    assert changed and all("#en2" in k or "2en#" in k for k in changed)   # only translations differ
+    assert any("2en#" in k for k in changed)                   # translate-test ones included
     with pytest.raises(ValueError, match="other clips"):
         generate_world(tmp_path / "bad", 12, seed=4, duration=1.0, workers=1, videos_from=base)
     with pytest.raises(ValueError, match="other clips"):

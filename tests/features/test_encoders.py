@@ -103,8 +103,10 @@ def test_open_clip_name_builds_offline_with_documented_streams(tiny_enc):
 
 def test_text_module_equals_encode_text_even_for_short_tokens(tiny_enc):
     texts = ["a red ball moves left", "a blue cube"]
-    tokens = tiny_enc.tokenize(texts, "en")
+    tokens = tiny_enc.tokenize(texts, "en", full_context=True)
     assert tokens.shape == (2, 16) and tokens.dtype == torch.long
+    short = tiny_enc.tokenize(texts, "en")                 # padded to the longest caption only
+    assert short.shape == (2, 7) and torch.equal(short, tokens[:, :7]) and (tokens[:, 7:] == 0).all()
     ref = tiny_enc.encode_text(texts, "en")
     tm = tiny_enc.text_module()
     assert any(p.requires_grad for p in tm.parameters())
@@ -161,7 +163,13 @@ def test_vit_b_32_builds_offline_and_encodes_two_frames():
     frames = torch.stack([enc.frame_transform(_frames(1, 2, 40)[0])])
     out = enc.encode_batch(frames, [None])[0]
     assert out["appearance"].shape == (2, 512) and out["motion"].shape == (1, 512)
-    assert enc.tokenize(["a cat"], "en").shape == (1, 77)
+    assert enc.tokenize(["a cat"], "en").shape == (1, 4)            # [SOT] a cat [EOT]
+    assert enc.tokenize(["a cat"], "en", full_context=True).shape == (1, 77)
+    # CLIP's causal tower with an EOT pool: the trimmed batch gives the full-context features
+    texts = ["a cat", "a dog running on the grass", "a red car"]
+    with torch.no_grad():
+        full = enc.text_clip.encode_text(enc.tokenize(texts, "en", full_context=True))
+    assert torch.allclose(enc.encode_text(texts, "en"), full, atol=1e-5)
 
 
 def test_nllb_tower_gets_the_nllb_language_code(tiny_clip_name, monkeypatch):

@@ -54,8 +54,11 @@ def test_hf_text_tower_builds_offline_and_pads_with_its_pad_id(xlmr_names):
     enc = create_encoder(xlmr_names, None, device="cpu")
     assert enc.text_dim == 16 and enc.streams["appearance"] == 16
     assert not enc.text_clip.training
-    toks = enc.tokenize(["a red ball", "लाल गेंद", "சிவப்பு பந்து"], "hi")
+    toks = enc.tokenize(["a red ball", "लाल गेंद", "சிவப்பு பந்து"], "hi", full_context=True)
     assert toks.shape == (3, 12)
+    short = enc.tokenize(["a red ball", "लाल गेंद", "சிவப்பு பந்து"], "hi")
+    n = short.shape[1]
+    assert n < 12 and torch.equal(short, toks[:, :n]) and (toks[:, n:] == 1).all()
     assert toks[0, :5].tolist() == [0, enc.tokenizer.tokenizer.convert_tokens_to_ids("a"),
                                     enc.tokenizer.tokenizer.convert_tokens_to_ids("red"),
                                     enc.tokenizer.tokenizer.convert_tokens_to_ids("ball"), 2]

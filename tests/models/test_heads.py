@@ -138,17 +138,34 @@ def test_dual_text_path_routes_rows():
     assert torch.allclose(out[tb.is_en], en[tb.is_en]) and torch.allclose(out[~tb.is_en], ml[~tb.is_en])
 
 
-def test_finetune_text_module_scatters_groups_in_order():
-    module = torch.nn.EmbeddingBag(20, TD)
+def test_trainable_text_module_reads_tokens_and_dual_path_routes_non_english_to_it():
     torch.manual_seed(0)
+
+    class Toy(torch.nn.Module):          # tokens -> [B, 6]; out_dim tells the factory its width
+        out_dim = 6
+
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.EmbeddingBag(20, 6)
+
+        def forward(self, tokens):
+            return self.emb(tokens)
+
+    module = Toy()
     m = create_model("mean", video_dims=DIMS, text_dim=TD, embed_dim=8, text_module=module)
-    toks_a, toks_b = torch.tensor([[1, 2], [3, 4]]), torch.tensor([[5, 6, 7]])
-    tb = TextBatch(None, torch.tensor([True, False, True]),
-                   token_groups=[(torch.tensor([0, 2]), toks_a), (torch.tensor([1]), toks_b)])
-    base, _ = m.text(tb)
-    assert torch.allclose(base[0], module(toks_a)[0]) and torch.allclose(base[2], module(toks_a)[1])
-    assert torch.allclose(base[1], module(toks_b)[0])
+    tokens = torch.tensor([[1, 2, 0], [3, 4, 5], [6, 7, 0]])
+    base, ml = m.text(TextBatch(None, torch.tensor([True, False, True]), tokens=tokens))
+    assert ml is None and torch.allclose(base, module(tokens))
+    assert m.text_projs["main"].proj.in_features == 6          # projection sized by the module
     assert any(n.startswith("text.module.") for n, _ in m.named_parameters())
+    # dual path: English rows keep their cached features, the others go through the module
+    d = create_model("dcm_dual", video_dims=DIMS, text_dim=TD, embed_dim=8, text_module=module)
+    is_en = torch.tensor([True, False, True])
+    feats = torch.randn(3, TD)
+    base, ml = d.text(TextBatch(feats, is_en, tokens=tokens))
+    assert torch.allclose(base, d.text.norm(feats))
+    assert torch.allclose(ml[1], module(tokens[1:2])[0]) and (ml[is_en] == 0).all()
+    assert d.text_projs["main"].proj_ml.in_features == 6 and d.text_projs["main"].proj.in_features == TD
 
 
 def test_rivrl_combines_preview_and_intensive():

@@ -8,7 +8,7 @@ from mvkit.losses import create_loss
 from mvkit.models import create_model
 from mvkit.train import C2KD, TrainConfig, fit
 from mvkit.train.data import build_split
-from mvkit.train.objectives import StepInput, TrainContext, default_objective
+from mvkit.train.objectives import StepInput, TrainContext
 
 
 def _ctx(world):
@@ -16,7 +16,7 @@ def _ctx(world):
     train = build_split(ds, store, "train", ["appearance"], langs=["en", "de"])
     torch.manual_seed(0)
     model = create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1], embed_dim=8)
-    bound = lambda split, **kw: build_split(ds, store, split, ["appearance"], **kw)
+    bound = lambda split, streams=None, **kw: build_split(ds, store, split, list(streams or ["appearance"]), **kw)
     return TrainContext(None, ds, store, train, model, bound), train, model
 
 
@@ -43,14 +43,31 @@ def test_c2kd_objective_matches_formula(world):
     assert obj.describe()["teachers"] == "self"
 
 
-def test_c2kd_by_name_trains(world):
+def test_c2kd_with_frozen_teacher_uses_the_teachers_similarities(world):
+    """Two teachers pooled by max: the distilled term equals C2KD on the pooled teacher sims."""
     ds, store = world
-    rec = fit(TrainConfig(loss="c2kd", loss_kwargs={"balance": 0.5}, langs=["en", "de"], epochs=1, batch_size=16,
-                          bootstrap=0, model_overrides={"embed_dim": 8}), dataset=ds, store=store)
-    assert rec.objective["objective"] == "c2kd" and rec.objective["balance"] == 0.5
+    ctx, train, model = _ctx(world)
+    torch.manual_seed(1)
+    teachers = [create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1], embed_dim=8).eval()
+                for _ in range(2)]
+    obj = C2KD(balance=0.0, temperature=0.2, pool="max", teachers=teachers)
+    obj.prepare(ctx)
+    rows = torch.tensor([0, 2, 3, 42, 43, 80])        # en and de captions of three videos
+    vrows = train.caption_video[rows]
+    te, ve = model.embed_text(train.text_batch(rows)), model.embed_video(train.video_batch(vrows))
+    step = StepInput(model, te, ve, rows, vrows, train.is_en[rows])
+    de = ~train.is_en[rows]
+    en_rows = obj.teacher_row[rows[de]]
+    with torch.no_grad():
+        sims = [t.score(t.embed_text(obj.en.text_batch(en_rows)), t.embed_video(train.video_batch(vrows)))
+                for t in teachers]
+    want = create_loss("c2kd", temperature=0.2, pool="max")(step.sim[de], torch.stack(sims).amax(0))
+    assert torch.allclose(obj(step), want)
 
 
-def test_losses_needing_more_than_sim_pos_are_refused():
-    with pytest.raises(ValueError, match="unknown loss 'nope'; named objectives: .*'partial_order_ot'"):
-        default_objective("nope", {}, dual=False)
-    assert default_objective("vse++", {}, dual=False).loss_name == "vse++"
+def test_c2kd_teacher_of_another_width_is_refused_before_training(world):
+    ds, store = world
+    ctx, train, _ = _ctx(world)
+    bad = create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1] + 1, embed_dim=8)
+    with pytest.raises(ValueError, match="teacher 0 expects text features of width 13"):
+        C2KD(teachers=[bad]).prepare(ctx)

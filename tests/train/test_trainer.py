@@ -174,27 +174,33 @@ def test_skipped_videos_are_left_out_and_counted():
     assert rec.data["train"]["skipped"] == 3 and rec.data["train"]["videos"] == 36 - 3
 
 
-class FakeEncoder:
-    """tokenize + text_module, as mvkit.features.encoders.VideoTextEncoder provides them."""
+@pytest.fixture(scope="module")
+def tiny():
+    from mvkit.features.encoders import create_encoder
 
-    text_dim = 12
-
-    def tokenize(self, texts, lang):
-        ids = [[(ord(ch) * 7 + len(lang)) % 50 for ch in t[-6:]] for t in texts]
-        return torch.tensor(ids)
-
-    def text_module(self):
-        torch.manual_seed(5)
-        return torch.nn.EmbeddingBag(50, self.text_dim)
+    return create_encoder("mvkit-tiny", device="cpu")
 
 
-def test_finetune_text_mode_trains_the_text_module(world):
+@pytest.mark.parametrize("text_encoder", ["tower", "bag"])
+def test_trainable_text_side_trains_and_reloads(world, tiny, tmp_path, text_encoder):
+    """The text module learns (its weights move), the checkpoint names it, and load_model rebuilds
+    it from the encoder so evaluation gives the same numbers; another encoder is refused."""
     ds, store = world
-    enc = FakeEncoder()
-    rec = fit(TrainConfig(epochs=1, text_mode="finetune", **{**FAST, "bootstrap": 0}),
-              dataset=ds, store=store, encoder=enc)
-    module = rec.model.text.module
-    assert not torch.allclose(module.weight, enc.text_module().weight)
+    from mvkit.features.encoders import create_encoder
+    from mvkit.models.text_encoders import create_text_encoder
+
+    rec = fit(TrainConfig(epochs=2, text_encoder=text_encoder, out=str(tmp_path), **{**FAST, "bootstrap": 0}),
+              dataset=ds, store=store, encoder=tiny)
+    start = create_text_encoder(text_encoder, tiny, **({"seed": 0} if text_encoder == "bag" else {}))
+    trained = dict(rec.model.text.module.named_parameters())
+    moved = [n for n, p in start.named_parameters() if not torch.allclose(p, trained[n])]
+    assert moved and rec.protocol["text_encoder"]["name"] == text_encoder
+    m = load_model(tmp_path / "best.safetensors", encoder=tiny)
+    again = evaluate(m, ds, store, "test", langs=["en", "de"], bootstrap=0)
+    assert again["en"]["t2v"] == rec.results["en"]["t2v"]
+    other = create_encoder("mvkit-tiny", "random", device="cpu")
+    with pytest.raises(ValueError, match="trained from encoder 'mvkit-tiny'"):
+        load_model(tmp_path / "best.safetensors", encoder=other)
 
 
 def test_dual_path_with_a_multilingual_store(world):

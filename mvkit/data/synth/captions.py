@@ -126,10 +126,16 @@ def _form(value: Any, gender: str, agree: dict[str, str]) -> str:
 
 
 class _Out:
-    """Collects (text, tag) segments, applying noise ops to tagged ones."""
+    """Collects (text, tag) segments, applying noise ops to tagged ones.
 
-    def __init__(self, lang: str, noise: dict[str, str] | None, mention_values: dict[str, tuple[str, str]]):
+    ``leak``: the language whose word a "leak" op leaves untranslated (the source language:
+    English for translations out of English, the caption's language for translate-test).
+    """
+
+    def __init__(self, lang: str, noise: dict[str, str] | None, mention_values: dict[str, tuple[str, str]],
+                 leak: str = "en"):
         self.lang, self.noise, self.values = lang, noise or {}, mention_values
+        self.leak = LEXICONS[leak]
         self.segs: list[tuple[str, str | None]] = []
 
     def add(self, text: str, tag: str | None = None, english: str | None = None) -> None:
@@ -154,10 +160,10 @@ def _np(out: _Out, lx: Lexicon, obj: dict, prefix: str, rng) -> None:
                 out.add(art)
         elif slot == "noun":
             out.add(noun, f"{prefix}.shape" if "shape" in obj else None,
-                    english=LEXICONS["en"].nouns[shape][0][0])
+                    english=out.leak.nouns[shape][0][0])
         elif slot in obj:
             text = _form(_pick(rng, lx.adj[slot][obj[slot]]), gender, agree)
-            out.add(text, f"{prefix}.{slot}", english=LEXICONS["en"].adj[slot][obj[slot]][0])
+            out.add(text, f"{prefix}.{slot}", english=_form(out.leak.adj[slot][obj[slot]][0], gender, {}))
     if lx.subj:
         out.add(lx.subj)
 
@@ -167,14 +173,14 @@ def _vp(out: _Out, lx: Lexicon, ev: dict | None, tag: str, gender: str, rng, the
     tpl = _form(_pick(rng, lx.motions[motion]), gender, {})
     tpl = tpl.format(**{**lx.agree.get(gender, {}), "s": "\x00", "t": "\x01"}) if "{" in tpl else tpl
     mtag = f"{tag}.motion" if ev else None
-    en_motion = LEXICONS["en"].motions[motion][0].replace("{s}", "")
+    en_motion = re.sub(r"\{[a-z]+\}", "", _form(out.leak.motions[motion][0], gender, {}))
     op = out.noise.get(mtag) if mtag else None
     first_motion = True
     for part in re.split("(\x00|\x01)", tpl):
         if part == "\x00":
             if ev and "speed" in ev:
                 out.add(_pick(rng, lx.speed[ev["speed"]]), f"{tag}.speed",
-                        english=LEXICONS["en"].speed[ev["speed"]][0])
+                        english=out.leak.speed[ev["speed"]][0])
         elif part == "\x01":
             if then_infix and lx.then_infix:
                 out.add(lx.then_infix)
@@ -193,7 +199,7 @@ def _clause(out: _Out, lx: Lexicon, obj: dict, events: list[dict], order: bool, 
     gender = lx.nouns[shape][0][1]
     _np(out, lx, obj, prefix, rng)
     if sound is not None and lx.sound_pos == "pre":
-        out.add(_pick(rng, lx.sound[sound]), "sound", english=LEXICONS["en"].sound[sound][0])
+        out.add(_pick(rng, lx.sound[sound]), "sound", english=out.leak.sound[sound][0])
     if not events:
         _vp(out, lx, None, "", gender, rng, False)
     for i, ev in enumerate(events):
@@ -201,7 +207,7 @@ def _clause(out: _Out, lx: Lexicon, obj: dict, events: list[dict], order: bool, 
             out.add(lx.then if order else lx.and_)
         _vp(out, lx, ev, f"{eprefix}{i}", gender, rng, then_infix=(i == 1 and order))
     if sound is not None and lx.sound_pos == "end":
-        out.add(_pick(rng, lx.sound[sound]), "sound", english=LEXICONS["en"].sound[sound][0])
+        out.add(_pick(rng, lx.sound[sound]), "sound", english=out.leak.sound[sound][0])
 
 
 def _mention_values(m: Mention) -> dict[str, tuple[str, str]]:
@@ -235,11 +241,12 @@ def _join(lx: Lexicon, segs: list[tuple[str, str | None]]) -> str:
 
 
 def realise_segments(lang: str, m: Mention, rng: np.random.Generator | None = None,
-                     noise: dict[str, str] | None = None, swap_adjectives: bool = False
-                     ) -> list[tuple[str, str | None]]:
-    """The caption as (text, tag) segments; ``rng=None`` picks first synonyms (MT style)."""
+                     noise: dict[str, str] | None = None, swap_adjectives: bool = False,
+                     leak: str = "en") -> list[tuple[str, str | None]]:
+    """The caption as (text, tag) segments; ``rng=None`` picks first synonyms (MT style);
+    ``leak`` is the language of words a "leak" noise op leaves untranslated."""
     lx = LEXICONS[lang]
-    out = _Out(lang, noise, _mention_values(m))
+    out = _Out(lang, noise, _mention_values(m), leak)
     sound = m.get("sound")
     two = "object2" in m
     _clause(out, lx, m["object"], m.get("events", []), m.get("order", False), "o", "e", rng,
@@ -248,7 +255,7 @@ def realise_segments(lang: str, m: Mention, rng: np.random.Generator | None = No
         out.add(lx.while_)
         _clause(out, lx, m["object2"], m.get("events2", []), False, "o2", "f", rng, None)
         if sound is not None and lx.sound_pos == "end":
-            out.add(_pick(rng, lx.sound[sound]), "sound", english=LEXICONS["en"].sound[sound][0])
+            out.add(_pick(rng, lx.sound[sound]), "sound", english=out.leak.sound[sound][0])
     segs = out.segs
     if swap_adjectives:
         idx = [i for i, (_, t) in enumerate(segs) if t and t.startswith("o.") and t[2:] in _ADJ_ATTRS]
@@ -259,9 +266,9 @@ def realise_segments(lang: str, m: Mention, rng: np.random.Generator | None = No
 
 
 def realise(lang: str, m: Mention, rng: np.random.Generator | None = None,
-            noise: dict[str, str] | None = None, swap_adjectives: bool = False) -> str:
+            noise: dict[str, str] | None = None, swap_adjectives: bool = False, leak: str = "en") -> str:
     """One caption in ``lang`` for mention ``m`` (see :func:`realise_segments`)."""
-    return _join(LEXICONS[lang], realise_segments(lang, m, rng, noise, swap_adjectives))
+    return _join(LEXICONS[lang], realise_segments(lang, m, rng, noise, swap_adjectives, leak))
 
 
 _EN_FRAMES = ("{c}", "There is {c_lower}", "In this clip, {c_lower}", "We see that {c_lower}")
@@ -338,3 +345,14 @@ def translate(lang: str, m: Mention, rng: np.random.Generator, rate: float) -> t
     return mt, bt, record
 
 
+
+
+def translate_to_english(lang: str, m: Mention, rng: np.random.Generator, rate: float) -> tuple[str, list[dict]]:
+    """A noisy machine translation *into English* of a ``lang`` caption saying ``m`` (translate-test).
+
+    The same noise model as :func:`translate`, applied in the other direction: dropped words,
+    wrong senses (their English gloss), reordered events, and leaked words left in ``lang``.
+    Returns ``(english_text, noise_record)``.
+    """
+    said, ops, record, swap_adj = sample_noise(rng, m, rate)
+    return realise("en", said, None, ops, swap_adj, leak=lang), record

@@ -36,7 +36,8 @@ from mvkit.io import (
     read_jsonl,
 )
 
-VERSION = 2   # bump whenever generated content changes: ensure_world caches by it
+VERSION = 3   # bump whenever generated content changes: ensure_world caches by it
+# v3: translate-test captions (val/test human captions machine-translated into English)
 DEFAULT_VIDEOS = 1200
 SMOKE_VIDEOS = 200
 COMPLETE_MARKER = ".complete"
@@ -52,7 +53,7 @@ HUMAN_SHARE: dict[str, float] = {
 }
 
 # independent random streams: (seed, STREAM, index, ...) -> numpy Generator
-_SCENE, _RENDER, _SPLIT, _EN, _HUMAN, _MT, _PARTIAL, _SELECT = range(8)
+_SCENE, _RENDER, _SPLIT, _EN, _HUMAN, _MT, _PARTIAL, _SELECT, _TO_EN = range(9)
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -116,7 +117,9 @@ def generate_world(
     Captions: ``en_captions`` English paraphrases per clip; one human caption per clip
     in every other language for val/test and for a ``human_share`` of train; one
     machine translation per train clip and language (of its first English caption,
-    noise rate ``mt_noise``) plus its back-translation; four RUDDER probe captions per
+    noise rate ``mt_noise``) plus its back-translation; for every val/test human caption
+    outside English, its machine translation into English (translate-test, same noise
+    model, ids ``<video>#<lang>2en#0``, ``source_id`` the human caption); four RUDDER probe captions per
     clip (in English and one rotating RUDDER language), labelled in ``partial.jsonl``.
 
     ``videos_from``: a complete world of the same version, seed, size and clip options
@@ -191,6 +194,10 @@ def generate_world(
                 rh = _rng(seed, _HUMAN, i, li)
                 m = cap.sample_mention(rh, sc)
                 caps.append(CaptionRecord(f"{vid}#{lang}#0", vid, lang, cap.realise(lang, m, rh), "human", None, m))
+                if splits[i] != "train":      # translate-test: the query machine-translated into English
+                    en, record = cap.translate_to_english(lang, m, _rng(seed, _TO_EN, i, li), mt_noise)
+                    caps.append(CaptionRecord(f"{vid}#{lang}2en#0", vid, "en", en, "machine-translated",
+                                              f"{vid}#{lang}#0", {**m, "noise": record}))
         if splits[i] == "train" and en_captions > 0:
             src = en_mentions[0]
             for li, lang in enumerate(langs):

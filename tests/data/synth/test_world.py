@@ -83,7 +83,7 @@ def test_train_human_captions_follow_the_shares(world_dir):
 def test_translations_link_to_their_sources(world_dir):
     ds = load_world(world_dir)
     by_id = {c.caption_id: c for c in ds.captions}
-    mt = [c for c in ds.captions if c.kind == "machine-translated"]
+    mt = [c for c in ds.captions if c.kind == "machine-translated" and not c.is_translate_test]
     bt = [c for c in ds.captions if c.kind == "back-translated"]
     n_train = sum(v.split == "train" for v in ds.videos)
     assert len(mt) == len(bt) == n_train * (len(WORLD_LANGS) - 1)
@@ -95,6 +95,38 @@ def test_translations_link_to_their_sources(world_dir):
         src = by_id[c.source_id]
         assert c.lang == "en" and src.kind == "machine-translated"
         assert c.attributes["noise"] == src.attributes["noise"]
+
+
+def test_translate_test_captions_translate_every_eval_caption_into_english(world_dir):
+    """One machine translation into English per val/test human caption outside English, on
+    eval clips only; its source is that caption, its noise is recorded, and a leaked word stays
+    in the source language (its script)."""
+    ds = load_world(world_dir)
+    by_id = {c.caption_id: c for c in ds.captions}
+    split = {v.video_id: v.split for v in ds.videos}
+    tt = [c for c in ds.captions if c.is_translate_test]
+    sources = [c for c in ds.captions if c.kind == "human" and c.lang != "en" and split[c.video_id] != "train"
+               and not c.caption_id.startswith("rudder:")]
+    assert sorted(by_id[c.source_id].caption_id for c in tt) == sorted(c.caption_id for c in sources)
+    for c in tt:
+        src = by_id[c.source_id]
+        assert c.lang == "en" and c.video_id == src.video_id and c.caption_id == f"{c.video_id}#{src.lang}2en#0"
+        assert "noise" in c.attributes and c.attributes["object"] == src.attributes["object"]
+    leaked = [c for c in tt if by_id[c.source_id].lang in ("hi", "ru", "ta")
+              and any(n["op"] == "leak" for n in c.attributes["noise"])]
+    assert leaked and all(re.search(SCRIPTS[by_id[c.source_id].lang], c.text) for c in leaked)
+
+
+def test_translate_to_english_without_noise_is_the_plain_english_realisation():
+    import numpy as np
+
+    from mvkit.data.synth import captions as cap
+
+    m = {"object": {"color": "red", "shape": "circle"}, "events": [{"motion": "left", "speed": "fast"}]}
+    text, record = cap.translate_to_english("de", m, np.random.default_rng(0), 0.0)
+    assert record == [] and text == cap.realise("en", m) == "A red circle moves quickly to the left."
+    noisy, rec = cap.translate_to_english("de", m, np.random.default_rng(0), 1.0)
+    assert rec and noisy != text
 
 
 SCRIPTS = {
