@@ -11,8 +11,7 @@ every table here can be rebuilt from run directories alone:
 * :func:`sweep_results` -- the same pooled over languages for runs that vary a condition
   (machine-translation noise, share of training data), paired against a reference method
   at the same condition;
-* :func:`format_language_table` -- the display form (``"value [low, high]"``, ``*`` for
-  p < 0.05);
+* (the display form of these tables is :func:`mvkit.notebook.format_language_table`);
 * :func:`examples_by_attribute` -- one failure per confused attribute for the gallery;
 * :func:`link_by_video` / :func:`map_subset` -- which captions an embedding map joins.
 """
@@ -30,7 +29,7 @@ Run = Any   # a RunRecord or run directory, or a list of them (one per seed), as
 
 
 def _ranks(run: Run, langs: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    from mvkit.experiments.ablations import selected_ranks
+    from mvkit.analysis.run_ranks import selected_ranks
 
     return selected_ranks(run, langs=list(langs))
 
@@ -102,31 +101,6 @@ def sweep_results(runs: Mapping[tuple[str, float], Run], reference: str, langs: 
     df = pd.DataFrame(rows)
     df["_o"] = df["method"].map(order.index)
     return df.sort_values(["_o", condition]).drop(columns="_o").reset_index(drop=True)
-
-
-def format_language_table(df: pd.DataFrame, metric: str = "R1", what: str = "value", digits: int = 1,
-                          alpha: float = 0.05, index: str = "language", columns: str = "variant") -> pd.DataFrame:
-    """Display table of :func:`language_results`: languages (rows) x variants (columns).
-
-    ``what="value"``: ``"12.3 [10.1, 14.6]"``; ``what="diff"``: the paired difference vs
-    the baseline, ``"+2.1 [+0.4, +3.9] *"`` where ``*`` marks p < ``alpha`` (baseline
-    columns are dropped). For :func:`sweep_results` pass ``index=<condition>, columns="method"``.
-    """
-    if what not in ("value", "diff"):
-        raise ValueError(f"what must be 'value' or 'diff', got {what!r}")
-    d = digits
-    if what == "value":
-        cells = [f"{v:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
-                 for v, lo, hi in zip(df[metric], df[f"{metric}_low"], df[f"{metric}_high"])]
-        sub = df.assign(cell=cells)
-    else:
-        sub = df[df["diff"].notna()]
-        cells = [f"{v:+.{d}f} [{lo:+.{d}f}, {hi:+.{d}f}]{' *' if p < alpha else ''}"
-                 for v, lo, hi, p in zip(sub["diff"], sub["diff_low"], sub["diff_high"], sub["p"])]
-        sub = sub.assign(cell=cells)
-    table = sub.pivot(index=index, columns=columns, values="cell")
-    table = table.loc[list(dict.fromkeys(sub[index])), list(dict.fromkeys(sub[columns]))]
-    return table.rename_axis(index=index, columns=None)
 
 
 # ---- failures -------------------------------------------------------------------------

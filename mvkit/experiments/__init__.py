@@ -1,29 +1,22 @@
-"""Experiments over trained runs: ablation helpers (``ablations``), the claims' objectives
-(``objectives``) and ``mvkit claims`` (``claims``), which reproduces the seed papers' claims."""
+"""Experiments over trained runs: ablation helpers (``ablations``), the cross-lingual grid of the
+notebooks (``crosslingual``) and ``mvkit claims`` (``claims``), which reproduces the seed papers'
+claims. Per-query ranks of runs live one floor down, in :mod:`mvkit.analysis.run_ranks`."""
 from mvkit.experiments.ablations import (
-    Ranks,
     Variant,
     compare,
     interaction_test,
-    load_ranks,
     paired,
     per_language_compare,
-    query_ranks,
     run_variants,
-    selected_ranks,
     subsample_train,
 )
 
 __all__ = [
-    "Ranks",
     "Variant",
     "compare",
     "interaction_test",
-    "load_ranks",
     "paired",
     "per_language_compare",
-    "query_ranks",
     "run_variants",
-    "selected_ranks",
     "subsample_train",
 ]

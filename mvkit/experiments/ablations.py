@@ -20,14 +20,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
+from mvkit.analysis.run_ranks import (
+    RANKS_FILE,
+    Runs,
+    load_ranks,
+    query_ranks,
+    run_dir_of,
+    run_name,
+    selected_ranks,
+    write_ranks,
+)
 from mvkit.data.records import RetrievalDataset
-from mvkit.io import atomic_write_json, read_json
+from mvkit.io import read_json
 from mvkit.train import RunRecord, TrainConfig, fit
 from mvkit.train.objectives import Objective
 
-RANKS_FILE = "ranks.json"
 RUN_FILE = "run.json"
 # config fields that do not change what a finished run computed
 _IGNORED = {"resume", "device", "out", "threads", "data", "store"}
@@ -53,24 +61,6 @@ class Variant:
     label: str = ""
 
 
-@dataclass
-class Ranks:
-    """Per-query text->video ranks of one run on the test split (all human captions)."""
-
-    caption_ids: list[str]
-    langs: list[str]
-    t2v: np.ndarray
-
-    def select(self, keep: Iterable[str] | None = None, langs: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
-        """(caption ids, ranks) of the queries in ``keep`` (caption ids) and/or ``langs``, sorted by id."""
-        keep_set = None if keep is None else set(keep)
-        lang_set = None if langs is None else set(langs)
-        rows = [i for i, (c, l) in enumerate(zip(self.caption_ids, self.langs))
-                if (keep_set is None or c in keep_set) and (lang_set is None or l in lang_set)]
-        rows.sort(key=lambda i: self.caption_ids[i])
-        return [self.caption_ids[i] for i in rows], self.t2v[rows]
-
-
 def subsample_train(dataset: RetrievalDataset, fraction: float, seed: int = 0) -> RetrievalDataset:
     """The dataset with only a seeded ``fraction`` of its training videos (val/test untouched)."""
     if not 0 < fraction <= 1:
@@ -83,36 +73,6 @@ def subsample_train(dataset: RetrievalDataset, fraction: float, seed: int = 0) -
     return RetrievalDataset(dataset.name, dataset.root, videos, [c for c in dataset.captions if c.video_id in keep],
                             [p for p in dataset.partial_labels if p.video_id in keep],
                             {**dataset.meta, "train_fraction": fraction}, source=dataset.source)
-
-
-@torch.no_grad()
-def query_ranks(model: Any, dataset: RetrievalDataset, store: Any, split: str = "test") -> Ranks:
-    """Rank every human caption of ``split`` (all languages) against the split's videos."""
-    from mvkit.metrics import ranks
-    from mvkit.train.data import split_for_model
-    from mvkit.train.evaluate import embed_split
-
-    data = split_for_model(model, dataset, store, split, kinds=["human"])
-    te, ve = embed_split(model, data, next(model.parameters()).device)
-    sim = model.similarity_matrix(te, ve)
-    pos = data.caption_video[:, None] == torch.arange(sim.shape[1])[None, :]
-    r = ranks(sim, pos).cpu().numpy().astype(np.int64)
-    return Ranks([c.caption_id for c in data.captions], data.langs, r)
-
-
-def write_ranks(path: str | Path, r: Ranks) -> None:
-    atomic_write_json(path, {"caption_ids": r.caption_ids, "langs": r.langs, "t2v": r.t2v.tolist()}, indent=None)
-
-
-def load_ranks(run_dir: str | Path) -> Ranks:
-    """The ``ranks.json`` of a finished variant (its directory or any file in it)."""
-    p = Path(run_dir)
-    p = p if p.is_dir() else p.parent
-    d = read_json(p / RANKS_FILE)
-    t2v = np.asarray(d["t2v"], dtype=np.int64)
-    if len(t2v) != len(d["caption_ids"]) or len(t2v) != len(d["langs"]):
-        raise ValueError(f"{p / RANKS_FILE}: caption_ids, langs and t2v differ in length")
-    return Ranks(list(d["caption_ids"]), list(d["langs"]), t2v)
 
 
 def _comparable(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +90,8 @@ def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str
     """Train each variant (or reuse its finished record) and write its per-query test ranks.
 
     out: parent of the variants' run directories (default ``base_config.out``).
-    data: ``{key: (dataset, store)}`` already opened (a variant names its key); default
+    data: ``{key: (dataset, store)}`` or ``{key: (dataset, store, encoder)}`` already opened (a
+    variant names its key; the encoder is what a trainable text side starts from); default
     ``{"default": ...}`` opened from ``base_config.data`` / ``base_config.store``. A variant
     whose ``run.json`` and ``ranks.json`` exist with the same config is skipped; one whose
     config changed is retrained from scratch; a killed one resumes from ``last.safetensors``.
@@ -151,7 +112,8 @@ def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str
         run_dir = Path(cfg.out)
         if v.data not in data:
             raise ValueError(f"variant {v.name!r}: unknown data key {v.data!r}; have {sorted(data)}")
-        dataset, store = data[v.data]
+        dataset, store, *rest = data[v.data]
+        encoder = rest[0] if rest else None
         if v.train_fraction is not None:
             dataset = subsample_train(dataset, v.train_fraction, cfg.seed)
         rec = None
@@ -171,7 +133,7 @@ def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str
                 if saved is not None and _comparable(saved) != _comparable(asdict(cfg)):
                     shutil.rmtree(run_dir)
             objective = v.objective(done) if v.objective is not None else None
-            rec = fit(cfg, objective=objective, dataset=dataset, store=store)
+            rec = fit(cfg, objective=objective, dataset=dataset, store=store, encoder=encoder)
             write_ranks(run_dir / RANKS_FILE, query_ranks(rec.model, dataset, store))  # type: ignore[attr-defined]
             log(f"[claims] {v.name}: epoch {rec.selection['selected_epoch']} selected on val, "
                 f"{rec.timings['total_seconds']:.1f}s")
@@ -179,33 +141,6 @@ def run_variants(variants: Sequence[Variant], base_config: TrainConfig, out: str
         done[v.name] = rec
         records.append(rec)
     return records
-
-
-def run_dir_of(record: RunRecord | str | Path) -> Path:
-    if isinstance(record, (str, Path)):
-        return Path(record)
-    d = getattr(record, "run_dir", None) or Path(record.config["out"])
-    return Path(d)
-
-
-Runs = Any   # a RunRecord or run directory, or a list of them (one per seed: queries pooled)
-
-
-def _name(runs: Runs) -> str:
-    return run_dir_of(runs[0] if isinstance(runs, (list, tuple)) else runs).name
-
-
-def selected_ranks(runs: Runs, keep: Iterable[str] | None = None,
-                   langs: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """(query ids, ranks) of one run, or of several seeds' runs concatenated (ids ``<k>/<caption>``)."""
-    if not isinstance(runs, (list, tuple)):
-        return load_ranks(run_dir_of(runs)).select(keep, langs)
-    ids, parts = [], []
-    for k, r in enumerate(runs):
-        i, x = load_ranks(run_dir_of(r)).select(keep, langs)
-        ids += [f"{k}/{c}" for c in i]
-        parts.append(x)
-    return ids, np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def paired(a: Runs, b: Runs, *, metric: str = "R1", keep: Iterable[str] | None = None,
@@ -221,9 +156,9 @@ def paired(a: Runs, b: Runs, *, metric: str = "R1", keep: Iterable[str] | None =
     ids_a, ra = selected_ranks(a, keep, langs)
     ids_b, rb = selected_ranks(b, keep, langs)
     if ids_a != ids_b:
-        raise ValueError(f"{_name(a)} and {_name(b)} ranked different queries; cannot pair them")
+        raise ValueError(f"{run_name(a)} and {run_name(b)} ranked different queries; cannot pair them")
     if not ids_a:
-        raise ValueError(f"no queries selected for {_name(a)} vs {_name(b)}")
+        raise ValueError(f"no queries selected for {run_name(a)} vs {run_name(b)}")
     t = paired_test(ra, rb, metric, n_boot=n_boot, n_perm=n_boot, seed=seed)
     return {"A": t.a, "B": t.b, "diff": t.difference, "low": t.low, "high": t.high, "p": t.p_value,
             "n_queries": len(ids_a), "metric": metric}
@@ -238,7 +173,7 @@ def compare(records: Sequence[RunRecord | str | Path], baseline: RunRecord | str
     rows = []
     for r in records:
         row = paired(r, baseline, metric=metric, keep=keep, langs=langs, n_boot=n_boot, seed=seed)
-        rows.append({"variant": _name(r), "baseline": _name(baseline), **row})
+        rows.append({"variant": run_name(r), "baseline": run_name(baseline), **row})
     return pd.DataFrame(rows)
 
 

@@ -29,17 +29,20 @@ NON_EN = ("de", "fr", "es", "zh", "cs", "ru", "vi", "ja", "sw", "hi", "mr", "ta"
 FEW = ("de", "fr", "es", "zh")
 NOISE_LEVELS = (0.2, 0.6)
 SCARCE_FRACTION = 0.15      # of the train videos; these runs take 4x the epochs (same order of steps)
+TEXT_ENCODER = "bag"        # the text side of every translate-train run (mvkit.models.text_encoders)
 
 
 def _tt(langs: Sequence[str], epochs: int) -> dict[str, Any]:
-    """Translate-train: English human captions + machine translations into ``langs``.
+    """Translate-train: English human captions + machine translations into ``langs``, with the
+    trainable bag-of-subwords text student (a frozen English-only tower cannot learn them).
 
     An epoch holds ~6x the captions of an English-only epoch (3 English + 15 translations
     per video), so these runs take a third of the epochs (about the same number of steps
     per video as the English runs see, at a third of the cost).
     """
-    return {"train_select": ["en:human"] + [f"{l}:machine-translated" for l in langs],
-            "langs": None, "kinds": None, "eval_langs": ["en", *langs], "epochs": ml_epochs(epochs)}
+    return {"train_select": ["en:human"] + [f"{lang}:machine-translated" for lang in langs],
+            "langs": None, "kinds": None, "eval_langs": ["en", *langs], "epochs": ml_epochs(epochs),
+            "text_encoder": TEXT_ENCODER}
 
 
 def ml_epochs(epochs: int) -> int:
@@ -63,8 +66,11 @@ class Comparison:
     interaction: bool = False
 
 
-def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int) -> list[Variant]:
-    """Every training run the claims need (order matters: the C2KD teacher comes first)."""
+def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], epochs: int,
+             judge: Any = "store") -> list[Variant]:
+    """Every training run the claims need (order matters: the C2KD teacher comes first).
+
+    ``judge``: DCOT's cross-lingual view (the multilingual encoder in ``mvkit claims``)."""
     from mvkit.train.objectives import C2KD, DCOTObjective, NRCCRObjective, PartialOrderObjective
 
     vs = [
@@ -97,7 +103,7 @@ def variants(probes_fn: Callable[[], Any], teacher_fn: Callable[[dict], Any], ep
             Variant(f"{tag}_nrccr", {**_tt(NON_EN, epochs), "loss": "infonce"}, data=key,
                     objective=lambda done: NRCCRObjective(), label=f"MT noise {n}: NRCCR"),
             Variant(f"{tag}_dcot", {**_tt(NON_EN, epochs), "loss": "infonce"}, data=key,
-                    objective=lambda done: DCOTObjective(dcot_epochs), label=f"MT noise {n}: DCOT"),
+                    objective=lambda done: DCOTObjective(dcot_epochs, judge=judge), label=f"MT noise {n}: DCOT"),
         ]
     return vs
 
@@ -349,12 +355,12 @@ def main(argv: list[str] | None = None) -> int:
 
     encoder = create_encoder(a.encoder, a.pretrained, device="cpu")
     world, dataset, store = _open_world(n_videos, a.encoder, a.pretrained, encoder, log)
-    data = {"default": (dataset, store)}
+    data = {"default": (dataset, store, encoder)}
     comps = [c for c in comparisons() if only is None or c.claim in only]
     if only is None or 6 in only:
         for n in NOISE_LEVELS:
             _, ds, st = caption_variant(world, store, encoder, log, mt_noise=n)
-            data[f"noise{n}"] = ds, st
+            data[f"noise{n}"] = ds, st, encoder
     needed: set[str] = set()
     for c in comps:
         for x in (c.a, c.b):
@@ -363,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         needed.add("en_object")
     probes = lambda: probe_features(world, encoder, out / "cache")
     teacher = lambda done: load_model(Path(done["en_object"].paths["best"]))
-    todo = [v for v in variants(probes, teacher, epochs) if v.name in needed]
+    judge = encoder.with_text_model("mvkit-tiny-ml") if a.encoder == "mvkit-tiny" else "store"
+    todo = [v for v in variants(probes, teacher, epochs, judge) if v.name in needed]
     base = TrainConfig(epochs=epochs, batch_size=64, lr=a.lr, threads=a.threads, bootstrap=200)
     seeds = list(range(a.seeds))
     for s in seeds:

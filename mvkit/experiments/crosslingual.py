@@ -1,18 +1,26 @@
 """The cross-lingual ablation grid of notebook 03 (whose runs notebooks 04 and 05 reuse).
 
-Variants (one :class:`~mvkit.experiments.ablations.Variant` each, mean head on cached
-features, selection on val, per-query test ranks saved by ``run_variants``):
+Variants (one :class:`~mvkit.experiments.ablations.Variant` each, fused object + activity
+head, selection on val, per-query test ranks saved by ``run_variants``):
 
-* ``zero_shot`` -- English human captions only, selected on English val: the baseline;
-* ``translate_train`` -- English + machine translations into every target language;
+* ``zero_shot`` -- English human captions only, frozen English text tower: the baseline
+  (every other language near chance with an English-only tower: the phenomenon);
+* ``zero_shot_ml`` -- the same with the frozen multilingual tower (mvkit-tiny-ml, or XLM-R /
+  NLLB on real data): multilingual zero-shot;
+* ``translate_test`` -- the ``zero_shot`` model queried with the machine translations of the
+  queries into English (no training of its own);
+* ``translate_train`` -- English + machine translations into every target language, with a
+  trainable text side (the fast ``bag`` student by default);
 * ``joint`` -- translate-train + the (scarce) human training captions of every language;
 * ``partial_order`` -- translate-train data, hinge + RUDDER's partial-order loss over probes;
 * ``c2kd`` -- translate-train + distillation from the frozen ``zero_shot`` model (C2KD);
+* ``dual_path`` -- MKTVR's dual path: English rows through the frozen English tower, the
+  others through the multilingual tower, fine-tuned (L = L_E + L_M);
 * noise-robust training (``nrccr``, ``dcot``) against plain InfoNCE translate-train as the
   machine-translation noise rate of the world and the share of training videos vary.
 
-Runs live under ``mvkit_home()/runs/notebooks/<dataset>-<weights>/`` so a second notebook
-(or a second run of the same notebook) reuses finished runs with the same config.
+Runs live under ``NotebookData.runs_dir("crosslingual")`` so a second notebook (or a second
+run of the same notebook) reuses finished runs with the same config.
 """
 from __future__ import annotations
 
@@ -22,16 +30,22 @@ from pathlib import Path
 from typing import Any
 
 from mvkit.experiments.ablations import Variant, run_dir_of, run_variants
-from mvkit.train import RunRecord, TrainConfig
+from mvkit.train import TrainConfig
 
-MAIN = ("zero_shot", "translate_train", "joint", "partial_order", "c2kd")
+MAIN = ("zero_shot", "zero_shot_ml", "translate_test", "translate_train", "joint", "partial_order", "c2kd",
+        "dual_path")
 ROBUST = ("infonce", "nrccr", "dcot")
+#: variants ranked with another variant's model instead of trained (name -> that variant)
+DERIVED = {"translate_test": "zero_shot"}
 LABELS = {
-    "zero_shot": "zero-shot: English captions only",
-    "translate_train": "translate-train: English + MT into the target languages",
+    "zero_shot": "zero-shot: English captions only, frozen English text tower",
+    "zero_shot_ml": "zero-shot: English captions only, frozen multilingual text tower",
+    "translate_test": "translate-test: the zero-shot model, queries machine-translated into English",
+    "translate_train": "translate-train: English + MT into the target languages, trainable text side",
     "joint": "joint multilingual: translate-train + human captions of every language",
     "partial_order": "translate-train data, hinge + partial-order loss (RUDDER probes)",
-    "c2kd": "translate-train + C2KD distillation from the zero-shot model",
+    "c2kd": "translate-train + C2KD distillation from the frozen zero-shot model",
+    "dual_path": "MKTVR dual path: English via the frozen English tower, others via the multilingual tower",
     "infonce": "translate-train, InfoNCE",
     "nrccr": "translate-train, NRCCR (noise-robust)",
     "dcot": "translate-train, DCOT (noise-robust)",
@@ -50,70 +64,36 @@ def noise_key(level: float) -> str:
     return "default" if abs(level - default_mt_noise()) < 1e-9 else f"noise{level:g}"
 
 
-# ---- data ----------------------------------------------------------------------------
-def open_data(dataset: str = "embedded", data_root: str | None = None, *, encoder: str = "mvkit-tiny",
-              pretrained: str | None = None, noise_levels: Sequence[float] = (), seed: int = 0,
-              progress: bool = True) -> dict[str, tuple[Any, Any]]:
-    """``{data key: (dataset, feature store)}``: the default data plus one world per noise level.
-
-    Worlds with another MT noise rate exist only for the embedded world: the same clips
-    (hard links) and human captions, other translations. Their video features are the
-    default world's; only their captions are encoded, once
-    (:func:`mvkit.experiments.claims.caption_variant`, shared with ``mvkit claims``).
-    """
-    from mvkit.quickstart import prepare
-
-    data = {"default": prepare(dataset, data_root, encoder=encoder, pretrained=pretrained, seed=seed,
-                               progress=progress)}
-    levels = [n for n in noise_levels if noise_key(n) != "default"]
-    if levels and dataset != "embedded":
-        raise ValueError(f"noise levels {levels}: other MT noise rates exist only for the embedded world; "
-                         "set NOISE_LEVELS = [] for a real dataset")
-    if levels:
-        from tqdm.auto import tqdm
-
-        from mvkit.experiments.claims import caption_variant
-        from mvkit.features.encoders import create_encoder
-
-        base_ds, base_store = data["default"]
-        enc = create_encoder(encoder, pretrained, device="cpu")
-        for n in tqdm(levels, desc="MT noise worlds", unit="world", disable=not progress):
-            _, ds, st = caption_variant(Path(base_ds.root), base_store, enc, lambda _m: None, mt_noise=n, seed=seed)
-            data[noise_key(n)] = ds, st
-    return data
-
-
-def runs_dir(dataset: Any, store: Any) -> Path:
-    """Where the notebooks keep their runs: per dataset and feature weights, under mvkit_home()."""
-    from mvkit.paths import mvkit_home
-
-    sha = str((getattr(store, "provenance", None) or {}).get("weights_sha256") or "unknown")[:10]
-    return mvkit_home() / "runs" / "notebooks" / f"{dataset.name}-{sha}"
-
-
-def base_config(epochs: int, *, head: str = "mean", seed: int = 0, batch_size: int = 128, lr: float = 1e-3,
-                bootstrap: int = 200, threads: int | None = 1) -> TrainConfig:
-    """The config every variant starts from (variants override the training captions and loss)."""
+def base_config(epochs: int, *, head: str = "fusion", text_encoder: str = "bag", seed: int = 0,
+                batch_size: int = 128, lr: float = 1e-3, bootstrap: int = 200, threads: int | None = 1) -> TrainConfig:
+    """The config every variant starts from (variants override the captions, loss and text side)."""
     return TrainConfig(head=head, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, bootstrap=bootstrap,
-                       threads=threads)
+                       threads=threads, text_encoder=text_encoder)
 
 
 # ---- variants -------------------------------------------------------------------------
 def _select(langs: Sequence[str], human: bool) -> dict[str, Any]:
     """Training captions: English human + MT into each target (+ their human captions if ``human``)."""
-    targets = [l for l in langs if l != "en"]
-    sel = ["en:human"] + [f"{l}:machine-translated" for l in targets]
+    targets = [lang for lang in langs if lang != "en"]
+    sel = ["en:human"] + [f"{lang}:machine-translated" for lang in targets]
     if human:
-        sel += [f"{l}:human" for l in targets]
+        sel += [f"{lang}:human" for lang in targets]
     return {"train_select": sel, "langs": None, "kinds": None, "eval_langs": list(langs)}
 
 
+ENGLISH_ONLY = {"langs": ["en"], "kinds": ["human"], "train_select": None, "eval_langs": ["en"], "loss": "infonce",
+                "text_encoder": "frozen"}
+
+
 def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str | Path | None = None,
-                  probes: Callable[[], Any] | None = None) -> list[Variant]:
+                  probes: Callable[[], Any] | None = None, ml_text_model: str = "mvkit-tiny-ml",
+                  ml_text_pretrained: str | None = None) -> list[Variant]:
     """The main comparison (``zero_shot`` first: it is the baseline and the C2KD teacher).
 
-    ``probes()`` returns RUDDER probe features (``partial_order`` needs it); ``out`` is the
-    runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``).
+    ``probes()`` returns RUDDER probes (``partial_order``; :func:`probe_loader`); ``out`` is the
+    runs folder (``c2kd`` loads its teacher from ``<out>/zero_shot/best.safetensors``);
+    ``zero_shot_ml`` trains on the data key ``"ml"`` (the multilingual tower's store) and
+    ``dual_path`` fine-tunes ``ml_text_model`` for its non-English rows.
     """
     from mvkit.train import load_model
     from mvkit.train.objectives import C2KD, PartialOrderObjective
@@ -134,16 +114,20 @@ def main_variants(langs: Sequence[str], names: Sequence[str] = MAIN, *, out: str
 
     def partial(_done: Any) -> Any:
         if probes is None:
-            raise ValueError("partial_order needs probes= (RUDDER probe features; embedded world only)")
+            raise ValueError("partial_order needs probes= (RUDDER probe captions; embedded world only)")
         return PartialOrderObjective(probes())
 
+    dual = {**tt, "head": "fusion_dual", "text_encoder": "tower",
+            "text_encoder_kwargs": {"text_model": ml_text_model, "text_pretrained": ml_text_pretrained}}
     table = {
-        "zero_shot": Variant("zero_shot", {"langs": ["en"], "kinds": ["human"], "train_select": None,
-                                           "eval_langs": ["en"], "loss": "infonce"}),
+        "zero_shot": Variant("zero_shot", dict(ENGLISH_ONLY)),
+        "zero_shot_ml": Variant("zero_shot_ml", dict(ENGLISH_ONLY), data="ml"),
+        "translate_test": Variant("translate_test", {}),
         "translate_train": Variant("translate_train", tt),
         "joint": Variant("joint", {**_select(langs, human=True), "loss": "infonce"}),
         "partial_order": Variant("partial_order", {**tt, "loss": "vse++"}, objective=partial),
         "c2kd": Variant("c2kd", tt, objective=teacher),
+        "dual_path": Variant("dual_path", dual),
     }
     return [Variant(**{**table[n].__dict__, "label": LABELS[n]}) for n in names]
 
@@ -162,10 +146,13 @@ def sweep_name(method: str, noise: float | None = None, fraction: float | None =
 
 
 def sweep_variants(langs: Sequence[str], *, noise_levels: Sequence[float] = (), fractions: Sequence[float] = (),
-                   methods: Sequence[str] = ROBUST, epochs: int = 10) -> list[Variant]:
+                   methods: Sequence[str] = ROBUST, epochs: int = 10, judge: Any = "store") -> list[Variant]:
     """Robust training vs InfoNCE as MT noise (all data) and data share (default noise) vary.
 
-    Runs shared with :func:`main_variants` (``translate_train``) are not repeated.
+    ``judge``: DCOT's cross-lingual view (:class:`~mvkit.train.objectives.DCOTObjective`;
+    the notebooks pass the multilingual encoder, the embedded analogue of the pretrained
+    multilingual model DCOT reads it from). Runs shared with :func:`main_variants`
+    (``translate_train``) are not repeated.
     """
     from mvkit.train.objectives import DCOTObjective, NRCCRObjective
 
@@ -173,7 +160,7 @@ def sweep_variants(langs: Sequence[str], *, noise_levels: Sequence[float] = (), 
     if bad:
         raise ValueError(f"unknown methods {bad}; choose from {ROBUST}")
     objective = {"infonce": None, "nrccr": lambda done: NRCCRObjective(),
-                 "dcot": lambda done, e=epochs: DCOTObjective(e)}
+                 "dcot": lambda done: DCOTObjective(epochs, judge=judge)}
     tt = {**_select(langs, human=False), "loss": "infonce"}
     out: dict[str, Variant] = {}
     for m in methods:
@@ -196,55 +183,96 @@ def sweep_runs(records: Mapping[str, Any], *, noise_levels: Sequence[float] = ()
     return noise, data
 
 
-def variants_table(variants: Sequence[Variant]) -> Any:
-    """What each run trains on and with which loss: a table to read before the results."""
+def variants_table(variants: Sequence[Variant], base: TrainConfig | None = None) -> Any:
+    """What each run trains on, with which loss and which text side: a table to read before the results."""
     import pandas as pd
 
     rows = []
     for v in variants:
         o = v.overrides
-        sel = o.get("train_select") or [f"{l}:{k}" for l in o.get("langs") or [] for k in o.get("kinds") or []]
+        if v.name in DERIVED:
+            rows.append({"variant": v.name, "what": v.label, "train languages": 0, "caption kinds": "",
+                         "loss": f"(the {DERIVED[v.name]} model)", "text side": "frozen", "data": v.data,
+                         "train share": 1.0})
+            continue
+        sel = o.get("train_select") or [f"{lang}:{k}" for lang in o.get("langs") or [] for k in o.get("kinds") or []]
         kinds = sorted({s.split(":")[1] for s in sel})
+        text = o.get("text_encoder", base.text_encoder if base is not None else "bag")
+        model = (o.get("text_encoder_kwargs") or {}).get("text_model")
         rows.append({"variant": v.name, "what": v.label, "train languages": len({s.split(":")[0] for s in sel}),
                      "caption kinds": ", ".join(kinds), "loss": o.get("loss", "infonce") +
-                     (" + objective" if v.objective is not None else ""), "data": v.data,
+                     (" + objective" if v.objective is not None else ""),
+                     "text side": text + (f" ({model})" if model else ""), "data": v.data,
                      "train share": 1.0 if v.train_fraction is None else v.train_fraction})
     return pd.DataFrame(rows).set_index("variant")
 
 
 # ---- running -----------------------------------------------------------------------------
-def run_all(variants: Sequence[Variant], base: TrainConfig, out: str | Path, data: Mapping[str, tuple[Any, Any]],
-            *, progress: bool = True) -> dict[str, RunRecord]:
-    """Train (or reuse) each variant in order with a progress bar; ``{name: record}``.
+def run_all(variants: Sequence[Variant], base: TrainConfig, out: str | Path, data: Mapping[str, tuple],
+            *, progress: bool = True) -> dict[str, Any]:
+    """Train (or reuse) each variant in order with a progress bar; ``{name: record or run dir}``.
 
-    Finished runs with the same config are reused (``run_variants``); every record has
-    ``run_dir`` and a ``ranks.json`` of all human test captions beside its ``run.json``.
+    ``data`` maps a key to ``(dataset, store)`` or ``(dataset, store, encoder)``. Finished runs
+    with the same config are reused (``run_variants``); every run has a ``ranks.json`` of all
+    human test captions beside its ``run.json``. Derived variants (``translate_test``) rank the
+    test queries' English translations with their source variant's model and give a run folder.
     """
     from tqdm.auto import tqdm
 
     out = Path(out)
-    records: dict[str, RunRecord] = {}
+    records: dict[str, Any] = {}
     bar = tqdm(list(variants), desc="variants", unit="run", disable=not progress)
     for v in bar:
         bar.set_postfix_str(v.name)
+        if v.name in DERIVED:
+            records[v.name] = _derived(v.name, records, out, data)
+            continue
         (rec,) = run_variants([v], base, out, data=data, log=lambda _m: None)
         records[v.name] = rec
     return records
 
 
-def load_models(records: Mapping[str, Any], names: Sequence[str] | None = None, device: Any = "cpu") -> dict[str, Any]:
-    """The selected (best-on-val) model of each named run, rebuilt from ``best.safetensors``."""
+def _derived(name: str, records: Mapping[str, Any], out: Path, data: Mapping[str, tuple]) -> Path:
+    """``translate_test``: ranks of the source variant's model on the translated queries (cached
+    beside the model, remade when the model changed)."""
+    from mvkit.analysis.run_ranks import RANKS_FILE, translate_test_ranks, write_ranks
+    from mvkit.io import atomic_write_json, read_json
     from mvkit.train import load_model
 
-    names = list(records) if names is None else list(names)
-    return {n: load_model(run_dir_of(records[n]) / "best.safetensors", device=device) for n in names}
+    src = records.get(DERIVED[name])
+    if src is None:
+        raise ValueError(f"{name} needs the {DERIVED[name]!r} variant to run first")
+    best = run_dir_of(src) / "best.safetensors"
+    folder = out / name
+    stamp = {"model": str(best), "mtime_ns": best.stat().st_mtime_ns}
+    if not ((folder / RANKS_FILE).exists() and (folder / "source.json").exists()
+            and read_json(folder / "source.json") == stamp):
+        dataset, store = data["default"][:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        write_ranks(folder / RANKS_FILE, translate_test_ranks(load_model(best), dataset, store))
+        atomic_write_json(folder / "source.json", stamp)
+    return folder
 
 
-def probe_loader(world: str | Path, encoder: str, pretrained: str | None, cache: str | Path) -> Callable[[], Any]:
-    """A callable giving RUDDER probe features (encoded once with the feature encoder, cached)."""
+def load_models(records: Mapping[str, Any], names: Sequence[str] | None = None, device: Any = "cpu",
+                encoder: Any = None) -> dict[str, Any]:
+    """The selected (best-on-val) model of each named run, rebuilt from ``best.safetensors``
+    (``encoder``: the feature encoder a trainable text side starts from; derived runs skipped)."""
+    from mvkit.train import load_model
+
+    names = [n for n in (list(records) if names is None else list(names)) if n not in DERIVED]
+    return {n: load_model(run_dir_of(records[n]) / "best.safetensors", device=device, encoder=encoder)
+            for n in names}
+
+
+def probe_loader(world: str | Path, langs: Sequence[str] | None = None, encoder: Any = None,
+                 cache: str | Path | None = None) -> Callable[[], Any]:
+    """A callable giving the world's RUDDER probes in ``langs``: captions only (a trainable text
+    side tokenises them) or, with ``encoder`` and ``cache``, with their frozen features too."""
     def load() -> Any:
-        from mvkit.features.encoders import create_encoder
-        from mvkit.train.objectives import probe_features
+        from mvkit.train.objectives import probe_features, world_probes
 
-        return probe_features(Path(world), create_encoder(encoder, pretrained, device="cpu"), Path(cache))
+        if encoder is None:
+            return world_probes(Path(world), langs)
+        return probe_features(Path(world), encoder, Path(cache or Path(world) / "rudder_probes"), langs or ("en",))
     return load

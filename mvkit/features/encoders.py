@@ -145,7 +145,7 @@ def trimmable_text(clip: nn.Module) -> bool:
     never look past the pooled token. Other towers (non-causal, 'last' or 'first' pooling,
     CoCa's appended class token) keep the full context.
     """
-    if _is_hf_tower(clip):
+    if _is_hf_tower(clip) or getattr(clip, "pads_freely", False):
         return True
     text = getattr(clip, "text", None)
     if text is not None:
@@ -176,7 +176,7 @@ def encode_text_tokens(clip: nn.Module, tokens: torch.Tensor, trimmed: bool) -> 
     shorter than the context (``trimmed``, towers of :func:`trimmable_text` only), else the
     tower's own ``encode_text``."""
     text = getattr(clip, "text", None)
-    if not trimmed or _is_hf_tower(clip):
+    if not trimmed or _is_hf_tower(clip) or getattr(clip, "pads_freely", False):
         return clip.encode_text(tokens) if hasattr(clip, "encode_text") else text(tokens)
     if text is not None:
         return _trimmed_causal_forward(text.token_embedding, text.positional_embedding, text.transformer,
@@ -203,6 +203,7 @@ class TextModule(nn.Module):
         self.context_length = context_length
         self.pad_id = pad_id
         self.trimmable = trimmable_text(clip)
+        self.pads_freely = bool(getattr(clip, "pads_freely", False))
         if hasattr(clip, "text"):
             self.text = copy.deepcopy(clip.text)
             self.clip = None
@@ -290,6 +291,9 @@ class VideoTextEncoder:
             self.streams = {"appearance": app_dim, "motion": app_dim, "audio": 2 * n_mels}
         self.weights_sha256 = state_dict_sha256(
             self.clip, self.text_clip if self.text_clip is not self.clip else None, self.towers)
+        # the weights behind the video streams only: two encoders that differ in their text
+        # tower alone (a multilingual text_model) share video features
+        self.video_weights_sha256 = state_dict_sha256(getattr(self.clip, "visual", self.clip), self.towers)
 
     # -- internals --------------------------------------------------------------
     def _find_pad_id(self) -> int:
@@ -470,11 +474,22 @@ class VideoTextEncoder:
             table = text.transformer.get_input_embeddings().weight
         elif text is not None and hasattr(text, "token_embedding"):
             table = text.token_embedding.weight
+        elif text is not None and hasattr(text, "unigrams"):            # a bag of tokens (mvkit-tiny-ml)
+            table = text.unigrams.weight
         elif hasattr(clip, "token_embedding"):
             table = clip.token_embedding.weight
         else:
             raise ValueError(f"{self.text_name or self.name}: no token embedding table to start a bag of tokens from")
         return table.detach().float().cpu().clone()
+
+    def with_text_model(self, text_model: str, text_pretrained: str | None = None) -> VideoTextEncoder:
+        """This encoder with another text tower (e.g. ``"mvkit-tiny-ml"``): the video side is
+        the same objects, never rebuilt, so its video features stay valid."""
+        text_clip, text_tok = _text_tower(text_model, text_pretrained, self.device, self.precision)
+        return VideoTextEncoder(self.name, self.pretrained, self.clip, self.tokenizer, self.frame_transform,
+                                text_clip=text_clip, text_tokenizer=text_tok, text_name=text_model,
+                                text_pretrained=text_pretrained, towers=self.towers, device=self.device,
+                                precision=self.precision, n_mels=self.n_mels, extra_provenance=self._extra)
 
     def provenance(self) -> dict:
         """Everything that identifies the features this encoder writes (checked on load)."""
@@ -483,7 +498,8 @@ class VideoTextEncoder:
         p = {
             "encoder": self.name, "pretrained": self.pretrained,
             "text_model": self.text_name, "text_pretrained": self.text_pretrained,
-            "weights_sha256": self.weights_sha256, "streams": dict(self.streams),
+            "weights_sha256": self.weights_sha256, "video_weights_sha256": self.video_weights_sha256,
+            "streams": dict(self.streams),
             "text_dim": self.text_dim, "precision": self.precision,
             "image_size": self.frame_transform.size, "mean": list(self.frame_transform.mean),
             "std": list(self.frame_transform.std), "open_clip_version": open_clip.__version__,
@@ -516,6 +532,20 @@ def _open_clip_model(model: str, pretrained: str | None, device, precision: str)
     return clip.eval(), tokenizer, pp
 
 
+def _text_tower(text_model: str, text_pretrained: str | None, device, precision: str):
+    """``(tower, tokenizer)`` of a separate text tower: the shipped multilingual ``mvkit-tiny-ml``
+    (or a folder holding one), else any open_clip model's text side."""
+    from mvkit.backbone import multilingual as ml
+
+    folder = text_model[len("local-dir:"):] if text_model.startswith("local-dir:") else None
+    if text_model == ml.ML_NAME or (folder is not None and ml.is_multilingual_dir(folder)):
+        if text_pretrained not in (None, "shipped") and folder is None:
+            folder = text_pretrained
+        return ml.load_multilingual(folder, device)
+    clip, tok, _ = _open_clip_model(text_model, text_pretrained, device, precision)
+    return clip, tok
+
+
 def _frame_transform_for(clip: nn.Module, pp: dict) -> FrameTransform:
     size = pp.get("size") or getattr(clip.visual, "image_size", 224)
     if isinstance(size, (tuple, list)):
@@ -533,8 +563,10 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
     name with a ``pretrained`` tag or local checkpoint file (``None`` = random weights),
     or ``"local-dir:/folder"`` holding ``open_clip_config.json`` and weights (a folder
     that also holds ``streams.safetensors`` is loaded as an mvkit-tiny copy).
-    ``text_model``/``text_pretrained``: an optional separate open_clip model whose text
-    tower encodes the captions (e.g. a multilingual tower). ``precision``: fp32, fp16,
+    ``text_model``/``text_pretrained``: an optional separate text tower that encodes the
+    captions: ``"mvkit-tiny-ml"`` (the shipped multilingual tower distilled onto mvkit-tiny's
+    English text space; ``text_pretrained`` may name a rebuilt folder), or any open_clip
+    model's text tower (e.g. ``xlm-roberta-base-ViT-B-32``). ``precision``: fp32, fp16,
     bf16, or amp (fp32 weights, float16 autocast on CUDA).
     """
     from mvkit import backbone as bb
@@ -560,7 +592,7 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
         pp = getattr(parts.clip.visual, "preprocess_cfg", {}) or {}
         text_clip = text_tok = None
         if text_model is not None:
-            text_clip, text_tok, _ = _open_clip_model(text_model, text_pretrained, device, precision)
+            text_clip, text_tok = _text_tower(text_model, text_pretrained, device, precision)
         return VideoTextEncoder(
             model, "random" if random_init else (pretrained or "shipped"), parts.clip, parts.tokenizer,
             _frame_transform_for(parts.clip, pp), text_clip=text_clip, text_tokenizer=text_tok,
@@ -573,7 +605,7 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
     clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
     text_clip = text_tok = None
     if text_model is not None:
-        text_clip, text_tok, _ = _open_clip_model(text_model, text_pretrained, device, precision)
+        text_clip, text_tok = _text_tower(text_model, text_pretrained, device, precision)
     from mvkit.features.audio import N_MELS
 
     return VideoTextEncoder(model, pretrained, clip, tok, _frame_transform_for(clip, pp),

@@ -56,6 +56,7 @@ def video_provenance(encoder: Any, num_frames: int, dtype: str) -> dict[str, Any
         "encoder": encoder.name,
         "pretrained": encoder.pretrained,
         "weights_sha256": encoder.weights_sha256,
+        "video_weights_sha256": getattr(encoder, "video_weights_sha256", None),
         "streams": {s: int(d) for s, d in encoder.streams.items()},
         "encoder_provenance": encoder.provenance(),
         "num_frames": int(num_frames),
@@ -300,15 +301,24 @@ def _text_done(path: Path, lang: str, ids: list[str], prov: dict) -> bool:
     return read_json(d / "caption_ids.json") == ids
 
 
-def store_dir_name(encoder: str, pretrained: str | None, num_frames: int, weights: str | None = None) -> str:
-    """Folder name of a store under ``<world>/features/``, e.g. ``mvkit-tiny-f8-w1a2b3c4d5e``.
+def store_dir_name(encoder: str, num_frames: int, weights: str | None = None, text_model: str | None = None) -> str:
+    """Folder name of a store, keyed by what it holds, e.g. ``mvkit-tiny+mvkit-tiny-ml-f8-w1a2b3c4d5e``.
 
-    ``weights`` (an encoder's weights hash) is part of the name, so features of a new
-    checkpoint go to a new folder: never mixed with, and never overwriting, the old ones.
+    The encoder name, the separate text tower (if any), the frame count and the weights
+    hash -- never how the weights were spelled (a tag, a file path, "shipped"), so the
+    same weights find the same store, and a new checkpoint gets a new folder: features
+    are never mixed with, and never overwrite, another checkpoint's.
     """
-    slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
-    name = slug(encoder) + (f"-{slug(pretrained)}" if pretrained else "") + f"-f{num_frames}"
+    def slug(s: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
+    name = slug(encoder) + (f"+{slug(text_model)}" if text_model else "") + f"-f{num_frames}"
     return name + (f"-w{weights[:10]}" if weights else "")
+
+
+def default_store_dir(root: str | os.PathLike, encoder: Any, num_frames: int) -> Path:
+    """``<root>/features/<store_dir_name>`` of a built encoder (where ensure_store and the notebooks look)."""
+    return Path(root) / "features" / store_dir_name(encoder.name, num_frames, weights_id(encoder),
+                                                    getattr(encoder, "text_name", None))
 
 
 def weights_id(encoder: Any) -> str | None:
@@ -316,11 +326,48 @@ def weights_id(encoder: Any) -> str | None:
     return getattr(encoder, "weights_sha256", None)
 
 
-def _as_encoder(encoder: Any, pretrained: str | None, device) -> Any:
+def _as_encoder(encoder: Any, pretrained: str | None, device, text_model: str | None = None,
+                text_pretrained: str | None = None) -> Any:
     if not isinstance(encoder, str):
         return encoder
     from mvkit.features.encoders import create_encoder
-    return create_encoder(encoder, pretrained, device=device)
+    return create_encoder(encoder, pretrained, text_model=text_model, text_pretrained=text_pretrained, device=device)
+
+
+def share_video_features(out: str | os.PathLike, encoder: Any, num_frames: int, dtype: str = "float32") -> bool:
+    """Give ``out`` the video features of a finished sibling store (same parent folder) made by
+    an encoder with the same *video* weights and sampling, instead of decoding every clip again.
+
+    Only the text side differs between such encoders (e.g. ``text_model="mvkit-tiny-ml"``):
+    the sibling's shards are linked, its plan, index and report copied, and ``out`` gets its
+    own provenance (this encoder's). Returns True if a sibling was found.
+    """
+    from mvkit.io import read_json
+
+    out = Path(out)
+    want = video_provenance(encoder, num_frames, dtype)
+    if not want.get("video_weights_sha256") or (out / "index.json").exists():
+        return False
+    same = ("video_weights_sha256", "num_frames", "sampling", "audio", "dtype", "streams")
+    for sib in sorted(out.parent.glob("*")) if out.parent.is_dir() else []:
+        if sib == out or not (sib / "index.json").is_file() or not (sib / "provenance.json").is_file():
+            continue
+        prov = read_json(sib / "provenance.json")
+        if all(prov.get(k) == want.get(k) for k in same):
+            out.mkdir(parents=True, exist_ok=True)
+            from mvkit.io import atomic_write_json
+
+            atomic_write_json(out / "provenance.json", {"format": prov.get("format", 1), **want,
+                                                        "video_features_from": sib.name})
+            for f in ("plan.json", "report.json"):
+                if (sib / f).is_file():
+                    atomic_write_json(out / f, read_json(sib / f), indent=None)
+            link = out / "shards"
+            if not link.exists():
+                link.symlink_to(os.path.relpath((sib / "shards").resolve(), out))
+            atomic_write_json(out / "index.json", read_json(sib / "index.json"))   # marker last
+            return True
+    return False
 
 
 TEXT_COMPLETE = ".complete"   # under store/text/: every language of the dataset is encoded
@@ -346,7 +393,8 @@ def store_is_complete(out: str | os.PathLike, encoder: str, num_frames: int,
 def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: Any = "mvkit-tiny",
                          pretrained: str | None = None, num_frames: int = 8, device=None,
                          batch_size: int = 16, num_workers: int | None = None,
-                         progress: bool = True) -> Path:
+                         progress: bool = True, text_model: str | None = None,
+                         text_pretrained: str | None = None) -> Path:
     """Build the store of ``dataset`` at ``out`` once (video + every language's text); reuse after.
 
     ``encoder`` is a built encoder or a name for
@@ -357,29 +405,31 @@ def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: Any = "mvkit-
     from mvkit.io import atomic_write_json
 
     out = Path(out)
-    enc = _as_encoder(encoder, pretrained, device)
+    enc = _as_encoder(encoder, pretrained, device, text_model, text_pretrained)
     if store_is_complete(out, enc.name, num_frames, weights_id(enc)):
         return out
-    extract_features(dataset, enc, out, num_frames=num_frames, batch_size=batch_size,
-                     num_workers=num_workers, device=device, progress=progress)
+    if not share_video_features(out, enc, num_frames):
+        extract_features(dataset, enc, out, num_frames=num_frames, batch_size=batch_size,
+                         num_workers=num_workers, device=device, progress=progress)
     langs = extract_text_features(dataset, enc, out, progress=progress)
     atomic_write_json(out / "text" / TEXT_COMPLETE, {"langs": langs})
     return out
 
 
-def ensure_store(world_dir: str | os.PathLike, encoder: str = "mvkit-tiny", pretrained: str | None = None,
+def ensure_store(world_dir: str | os.PathLike, encoder: Any = "mvkit-tiny", pretrained: str | None = None,
                  num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
-                 progress: bool = True) -> Path:
-    """The features of a world, built once under ``<world>/features/<encoder>-f<N>-w<weights>/``.
+                 progress: bool = True, text_model: str | None = None, text_pretrained: str | None = None) -> Path:
+    """The features of a world, built once under ``<world>/features/<store_dir_name>/``.
 
-    Returns the store path (open it with :func:`open_store`); see
-    :func:`ensure_dataset_store` for any other dataset.
+    ``encoder``: a built encoder (reused, never rebuilt) or a name for ``create_encoder``
+    with ``pretrained`` / ``text_model`` / ``text_pretrained``. Returns the store path (open
+    it with :func:`open_store`); see :func:`ensure_dataset_store` for any other dataset.
     """
     from mvkit.data import load
 
     world_dir = Path(world_dir)
-    enc = _as_encoder(encoder, pretrained, device)
-    out = world_dir / "features" / store_dir_name(enc.name, pretrained, num_frames, weights_id(enc))
+    enc = _as_encoder(encoder, pretrained, device, text_model, text_pretrained)
+    out = default_store_dir(world_dir, enc, num_frames)
     return ensure_dataset_store(load(world_dir), out, enc, pretrained, num_frames, device=device,
                                 batch_size=batch_size, num_workers=num_workers, progress=progress)
 
@@ -391,8 +441,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="dataset folder or manifest (mvkit.data.load)")
     ap.add_argument("--encoder", default="mvkit-tiny", help="open_clip model name, checkpoint, local-dir:, or mvkit-tiny")
     ap.add_argument("--pretrained", default=None, help="open_clip pretrained tag (e.g. openai)")
+    ap.add_argument("--text-model", default=None, help="separate text tower (mvkit-tiny-ml, an open_clip model)")
+    ap.add_argument("--text-pretrained", default=None, help="its pretrained tag")
     ap.add_argument("--out", default=None,
-                    help="store folder, resumed if it exists (default: <data>/features/<encoder>-f<frames>)")
+                    help="store folder, resumed if it exists (default: <data>/features/<encoder>[+text]-f<frames>-w<weights>,"
+                         " where ensure_store and the notebooks look)")
     ap.add_argument("--frames", type=int, default=8, help="frames sampled per video (default 8)")
     ap.add_argument("--shard", default=None, help="i/n: this process's part (default: torchrun RANK/WORLD_SIZE)")
     ap.add_argument("--batch-size", type=int, default=16)
@@ -409,12 +462,13 @@ def main(argv: list[str] | None = None) -> int:
     from mvkit.data import load
     from mvkit.features.encoders import create_encoder
 
-    if args.out is None:
-        args.out = str(Path(args.data) / "features" / store_dir_name(args.encoder, args.pretrained, args.frames))
     if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
         args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
     dataset = load(args.data)
-    enc = create_encoder(args.encoder, args.pretrained, device=args.device)
+    enc = create_encoder(args.encoder, args.pretrained, text_model=args.text_model,
+                         text_pretrained=args.text_pretrained, device=args.device)
+    if args.out is None:
+        args.out = str(default_store_dir(args.data, enc, args.frames))
     store = extract_features(dataset, enc, args.out, num_frames=args.frames, shard=args.shard,
                              batch_size=args.batch_size, num_workers=args.workers, device=args.device,
                              videos_per_shard=args.videos_per_shard, dtype=args.dtype)

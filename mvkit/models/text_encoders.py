@@ -97,10 +97,15 @@ def frozen(encoder: Any = None) -> None:
 
 
 @register_text_encoder("tower")
-def tower(encoder: Any) -> TrainableText:
-    """The encoder's own text tower, fine-tuned (a trainable copy; the encoder stays frozen)."""
-    return TrainableText(encoder.text_module(), encoder.text_tokenizer(), encoder.text_dim,
-                         _spec("tower", encoder, encoder.text_dim, {}))
+def tower(encoder: Any, text_model: str | None = None, text_pretrained: str | None = None) -> TrainableText:
+    """The encoder's own text tower, fine-tuned (a trainable copy; the encoder stays frozen).
+
+    ``text_model``: fine-tune that text tower instead (e.g. ``"mvkit-tiny-ml"`` or an open_clip
+    multilingual tower), as MKTVR's dual path does for its non-English rows.
+    """
+    src = encoder.with_text_model(text_model, text_pretrained) if text_model else encoder
+    kw = {"text_model": text_model, "text_pretrained": text_pretrained} if text_model else {}
+    return TrainableText(src.text_module(), src.text_tokenizer(), src.text_dim, _spec("tower", src, src.text_dim, kw))
 
 
 @register_text_encoder("bag")
@@ -134,23 +139,25 @@ def create_text_encoder(name: str, encoder: Any = None, **kwargs: Any) -> Traina
     return TEXT_ENCODERS[name](encoder, **kwargs)
 
 
-def check_text_spec(saved: dict[str, Any], encoder: Any, where: str) -> None:
-    """Refuse to rebuild a saved text side from an encoder with other weights or tokenizer."""
-    have = base_identity(encoder)
-    want = saved.get("encoder", {})
-    if want.get("weights_sha256") and want["weights_sha256"] != have["weights_sha256"]:
+def check_text_spec(saved: dict[str, Any], built: TrainableText, where: str) -> None:
+    """Refuse a rebuilt text side whose starting encoder or tokenizer differs from the saved one."""
+    have, want = built.spec().get("encoder", {}), saved.get("encoder", {})
+    if want.get("weights_sha256") and want["weights_sha256"] != have.get("weights_sha256"):
         raise ValueError(f"{where}: its text side ({saved.get('name')!r}) was trained from encoder "
                          f"{want.get('encoder')!r} with weights {str(want['weights_sha256'])[:12]}, but the "
-                         f"encoder given has {have['weights_sha256'][:12]} ({have['encoder']!r}); load it "
+                         f"encoder given has {str(have.get('weights_sha256'))[:12]} ({have.get('encoder')!r}); load it "
                          "with the encoder it was trained from")
-    if saved.get("tokenizer") and saved["tokenizer"] != encoder.tokenizer_identity:
+    if saved.get("tokenizer") and saved["tokenizer"] != built.spec().get("tokenizer"):
         raise ValueError(f"{where}: its text side was trained with tokenizer {saved['tokenizer']}, the encoder "
-                         f"given tokenizes with {encoder.tokenizer_identity}")
+                         f"given tokenizes with {built.spec().get('tokenizer')}")
 
 
 def rebuild_text_encoder(saved: dict[str, Any], encoder: Any, where: str) -> TrainableText:
-    """The text side a checkpoint describes, rebuilt from ``encoder`` (checked) before its
-    weights are loaded."""
-    check_text_spec(saved, encoder, where)
+    """The text side a checkpoint describes, rebuilt from ``encoder`` and checked against the
+    record, before its trained weights are loaded."""
     with torch.no_grad():
-        return create_text_encoder(saved["name"], encoder, **saved.get("kwargs", {}))  # type: ignore[return-value]
+        built = create_text_encoder(saved["name"], encoder, **saved.get("kwargs", {}))
+    if built is None:
+        raise ValueError(f"{where}: the checkpoint's text side {saved.get('name')!r} has no module to rebuild")
+    check_text_spec(saved, built, where)
+    return built

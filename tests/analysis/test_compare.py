@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from mvkit.analysis import compare as C
+from mvkit.analysis.run_ranks import Ranks, write_ranks
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
-from mvkit.experiments.ablations import Ranks, write_ranks
+from mvkit.notebook.tables import format_language_table
 
 
 def _run(tmp_path, name, ranks):
@@ -71,23 +72,23 @@ def test_sweep_results_pairs_within_condition(tmp_path):
     assert np.isnan(r.loc[("infonce", 0.1), "diff"])
     empty = C.sweep_results({}, "infonce", ["en"], condition="noise")
     assert empty.empty and "noise" in empty.columns
-    assert C.format_language_table(empty, "R1", "diff", index="noise", columns="method").empty
+    assert format_language_table(empty, "R1", "diff", index="noise", columns="method").empty
     with pytest.raises(ValueError, match="no 'infonce' run"):
         C.sweep_results({("robust", 0.3): runs[("robust", 0.1)]}, "infonce", ["en"])
 
 
 def test_format_language_table(runs):
     df = C.language_results(runs, "base", ["en", "de"], n_boot=200)
-    val = C.format_language_table(df, "R1")
+    val = format_language_table(df, "R1")
     assert list(val.columns) == ["base", "better"] and list(val.index) == ["en", "de"]
     assert val.loc["en", "base"].startswith("50.0 [")
-    diff = C.format_language_table(df, "R1", what="diff")
+    diff = format_language_table(df, "R1", what="diff")
     assert list(diff.columns) == ["better"]
     de = df[(df.variant == "better") & (df.language == "de")].iloc[0]
     assert diff.loc["de", "better"].startswith("+66.7 [")
     assert diff.loc["de", "better"].endswith(" *") == (de["p"] < 0.05)
     with pytest.raises(ValueError):
-        C.format_language_table(df, what="ratio")
+        format_language_table(df, what="ratio")
 
 
 def test_examples_by_attribute_clean_cases_first():

@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from mvkit.analysis.run_ranks import load_ranks, query_ranks
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
-from mvkit.experiments.ablations import (
-    Variant,
-    load_ranks,
-    query_ranks,
-    run_variants,
-    subsample_train,
-)
+from mvkit.experiments.ablations import Variant, run_variants, subsample_train
 from mvkit.train import TrainConfig
-from mvkit.train.objectives import C2KD, DCOTObjective, NRCCRObjective, PartialOrderObjective, Probes
+from mvkit.train.objectives import (
+    C2KD,
+    DCOTObjective,
+    NRCCRObjective,
+    PartialOrderObjective,
+    Probes,
+)
 
 _spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parents[1] / "train" / "conftest.py")
 _conf = importlib.util.module_from_spec(_spec)

@@ -6,13 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from mvkit.experiments.ablations import (
-    Ranks,
-    interaction_test,
-    paired,
-    per_language_compare,
-    write_ranks,
-)
+from mvkit.analysis.run_ranks import Ranks, write_ranks
+from mvkit.experiments.ablations import interaction_test, paired, per_language_compare
 from mvkit.experiments.claims import (
     Comparison,
     evaluate_claims,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mvkit.analysis.run_ranks import load_ranks
 from mvkit.experiments import crosslingual as xl
-from mvkit.experiments.ablations import load_ranks
 from mvkit.train.objectives import C2KD
 
 LANGS = ["en", "de", "hi"]
@@ -18,6 +18,7 @@ def test_main_variants_training_captions():
     assert list(vs) == ["zero_shot", "c2kd", "joint", "translate_train"]     # baseline first (C2KD teacher)
     zs = vs["zero_shot"].overrides
     assert zs["langs"] == ["en"] and zs["kinds"] == ["human"] and zs["eval_langs"] == ["en"]
+    assert zs["text_encoder"] == "frozen"               # zero-shot: the text side never trains
     tt = vs["translate_train"].overrides
     assert tt["train_select"] == ["en:human", "de:machine-translated", "hi:machine-translated"]
     assert tt["eval_langs"] == LANGS
@@ -48,6 +49,18 @@ def test_sweep_names_share_the_translate_train_run():
     assert share[("infonce", 1.0)] == "translate_train" and share[("nrccr", 0.25)] == "nrccr_data0.25"
 
 
+def test_zero_shot_ml_translate_test_and_dual_path_variants():
+    vs = {v.name: v for v in xl.main_variants(LANGS, ["zero_shot_ml", "translate_test", "dual_path"])}
+    assert vs["zero_shot_ml"].data == "ml" and vs["zero_shot_ml"].overrides == vs["zero_shot"].overrides
+    assert vs["translate_test"].overrides == {} and xl.DERIVED["translate_test"] == "zero_shot"
+    dual = vs["dual_path"].overrides
+    assert dual["head"] == "fusion_dual" and dual["text_encoder"] == "tower"
+    assert dual["text_encoder_kwargs"]["text_model"] == "mvkit-tiny-ml"
+    t = xl.variants_table(list(vs.values()), xl.base_config(2))
+    assert t.loc["dual_path", "text side"] == "tower (mvkit-tiny-ml)" and t.loc["zero_shot", "text side"] == "frozen"
+    assert t.loc["translate_test", "loss"] == "(the zero_shot model)"
+
+
 def test_variants_table_rows():
     t = xl.variants_table(xl.main_variants(LANGS, ["translate_train"]) +
                           xl.sweep_variants(LANGS, fractions=[0.5], methods=["infonce"]))
@@ -67,7 +80,7 @@ def _world():
 def test_run_all_trains_c2kd_from_the_zero_shot_teacher_and_reuses(tmp_path):
     data = {"default": _world()}
     vs = xl.main_variants(["en", "de"], ["zero_shot", "c2kd"], out=tmp_path)
-    base = xl.base_config(2, batch_size=8, bootstrap=0)
+    base = xl.base_config(2, head="mean", batch_size=8, bootstrap=0, text_encoder="frozen")   # fake world: appearance, no tokenizer
     recs = xl.run_all(vs, base, tmp_path, data, progress=False)
     assert recs["c2kd"].objective["teachers"] == 1                    # a frozen external teacher
     assert isinstance(vs[1].objective({}), C2KD)

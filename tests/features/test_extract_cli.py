@@ -56,16 +56,21 @@ def test_ensure_store_builds_once_and_reuses(fakes, tmp_path):
     assert fakes[-1][2].calls == 0                           # second call reused the store: no encoding
     np.testing.assert_array_equal(open_store(p).frames("v03"), a)
     assert open_store(p).text_langs == ["en", "hi"]
-    assert extract.store_dir_name("ViT-B-32", "openai", 8) == "ViT-B-32-openai-f8"
+    # keyed by what the store holds, never by how the weights were spelled
+    assert extract.store_dir_name("ViT-B-32", 8) == "ViT-B-32-f8"
+    assert extract.store_dir_name("mvkit-tiny", 8, "0123456789abcdef", "mvkit-tiny-ml") == \
+        "mvkit-tiny+mvkit-tiny-ml-f8-w0123456789"
 
 
-def test_cli_default_out_is_under_the_data_folder(fakes, tmp_path):
+def test_cli_default_out_is_where_ensure_store_looks(fakes, tmp_path):
     data = tmp_path / "world"
     data.mkdir()
-    assert extract.main(["--data", str(data), "--encoder", "fake", "--frames", "4", "--workers", "0",
-                         "--no-text"]) == 0
-    store = open_store(data / "features" / "fake-f4")
-    assert len(store.video_ids) == 10 and store.text_langs == []
+    assert extract.main(["--data", str(data), "--encoder", "fake", "--frames", "4", "--workers", "0"]) == 0
+    store = open_store(data / "features" / "fake-f4-w0000000000")
+    assert len(store.video_ids) == 10 and store.text_langs == ["en", "hi"]
+    # ensure_store (and so the notebooks) finds what `mvkit extract` wrote: nothing is encoded again
+    assert extract.ensure_store(data, encoder="fake", num_frames=4, progress=False) == store.path
+    assert fakes[-1][2].calls == 0
 
 
 def test_a_cli_store_of_every_language_is_reused_by_ensure_dataset_store(fakes, toy_world, tmp_path):

@@ -6,7 +6,7 @@ import torch
 
 from mvkit.losses import create_loss
 from mvkit.models import create_model
-from mvkit.train import C2KD, TrainConfig, fit
+from mvkit.train import C2KD
 from mvkit.train.data import build_split
 from mvkit.train.objectives import StepInput, TrainContext
 
@@ -45,7 +45,7 @@ def test_c2kd_objective_matches_formula(world):
 
 def test_c2kd_with_frozen_teacher_uses_the_teachers_similarities(world):
     """Two teachers pooled by max: the distilled term equals C2KD on the pooled teacher sims."""
-    ds, store = world
+    store = world[1]
     ctx, train, model = _ctx(world)
     torch.manual_seed(1)
     teachers = [create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1], embed_dim=8).eval()
@@ -66,7 +66,7 @@ def test_c2kd_with_frozen_teacher_uses_the_teachers_similarities(world):
 
 
 def test_c2kd_teacher_of_another_width_is_refused_before_training(world):
-    ds, store = world
+    store = world[1]
     ctx, train, _ = _ctx(world)
     bad = create_model("mean", video_dims=store.dims, text_dim=train.text.shape[1] + 1, embed_dim=8)
     with pytest.raises(ValueError, match="teacher 0 expects text features of width 13"):

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from mvkit.data.records import CaptionRecord
 from mvkit.losses import LOSSES, SIM_POS
 from mvkit.train import TrainConfig, fit
 from mvkit.train.objectives import (
-    OBJECTIVES,
     C2KD,
+    OBJECTIVES,
     CL2CMObjective,
     Contrastive,
     DCOTObjective,
@@ -22,7 +23,6 @@ from mvkit.train.objectives import (
     create_objective,
     objective_names,
 )
-from mvkit.data.records import CaptionRecord
 
 FAST = {"batch_size": 16, "lr": 3e-3, "bootstrap": 0, "epochs": 2, "model_overrides": {"embed_dim": 8},
         "langs": ["en", "de"]}
