@@ -16,8 +16,6 @@ Run alone: ``MVKIT_HOME=$PWD/.cache/mvkit-test .venv/bin/python -m pytest tests/
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,10 +256,14 @@ def test_failure_gallery_interaction(runs, out_dir):
 
 # ---- the static pages -------------------------------------------------------------------------
 def export_html(saved: Path, out: Path) -> Path:
-    """``jupyter nbconvert --to html`` of a notebook as JupyterLab saved it."""
-    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", str(saved), "--output-dir", str(out)],
-                   check=True, capture_output=True, timeout=120)
-    return out / saved.name.replace(".ipynb", ".html")
+    """What ``jupyter nbconvert --to html`` makes of a notebook as JupyterLab saved it (in-process)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(saved))
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / saved.name.replace(".ipynb", ".html")
+    page.write_text(body, encoding="utf-8")
+    return page
 
 
 @pytest.mark.parametrize("name", ["00_quickstart.ipynb", "04_failure_gallery.ipynb"])
