@@ -97,6 +97,18 @@ def positives_matrix(
     return pos
 
 
+def _row_positives(caption_video: Any, q: int, n_videos: int, captions: Any, videos: Any) -> np.ndarray:
+    """Row ``q`` of :func:`positives_matrix` (``[1, G]``) without building the whole matrix."""
+    if caption_video is None:
+        if captions is None or videos is None:
+            raise ValueError("give caption_video, or both captions and videos")
+        return positives_matrix(captions=[captions[q]], videos=videos)
+    if hasattr(caption_video, "detach"):
+        caption_video = caption_video.detach().cpu().numpy()
+    cv = np.asarray(caption_video)
+    return positives_matrix(cv[q:q + 1], n_videos)
+
+
 def _resolve_positives(sim: np.ndarray, caption_video: Any, captions: Any, videos: Any) -> np.ndarray:
     pos = positives_matrix(caption_video, sim.shape[1], captions=captions, videos=videos)
     if pos.shape != sim.shape:
@@ -191,13 +203,15 @@ def query_view(
 
     ``captions`` (rows) and ``videos`` (columns, records or ids) are optional: they add
     ids and the caption's text/language to the view, and replace ``caption_video``.
+    Only row ``q`` is read, so a view costs O(G) however many queries ``sim`` holds
+    (the interactive gallery calls this on every click).
     """
-    arr = as_similarity(sim)
-    if not 0 <= q < arr.shape[0]:
-        raise IndexError(f"query {q} out of range for {arr.shape[0]} queries")
-    row = arr[q:q + 1]
-    pos_all = positives_matrix(caption_video, arr.shape[1], captions=captions, videos=videos)
-    row_pos = _resolve_positives(row, pos_all[q:q + 1], None, None)
+    n_queries = np.shape(sim)[0] if np.ndim(sim) == 2 else 1
+    if not 0 <= q < n_queries:
+        raise IndexError(f"query {q} out of range for {n_queries} queries")
+    row = as_similarity(sim[q] if np.ndim(sim) == 2 else sim)
+    row_pos = _resolve_positives(row, _row_positives(caption_video, q, row.shape[1], captions, videos),
+                                 None, None)
     rank = int(true_ranks(row, row_pos)[0])
     idx = top_k(row[0], k)
     true_idx = np.nonzero(row_pos[0])[0]

@@ -290,22 +290,59 @@ def png_base64(img: np.ndarray) -> str:
 _png_base64 = png_base64   # the name mvkit.viz.montage imports
 
 
-def query_html(view: QueryView, frames: FrameGetter, *, n_frames: int = 3, name: str = "") -> str:
-    """One query row as HTML with inline base64 PNG thumbnails (any script, any browser)."""
+class Thumbnails:
+    """Key-frame strips as base64 PNG, encoded the first time a clip is shown and kept.
+
+    The HTML views call this once per tile; a gallery that redraws on every click then
+    encodes each clip once (decoding stays with the ``frames`` getter, e.g. a cached
+    :class:`FrameSource`). At most ``max_items`` strips are kept (oldest dropped first), so
+    browsing a 10,000-clip gallery does not grow memory without bound.
+    """
+
+    def __init__(self, frames: FrameGetter, n_frames: int = 3, max_items: int = 4096) -> None:
+        self.frames, self.n_frames, self.max_items = frames, n_frames, max_items
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, video_id: str) -> str:
+        hit = self._cache.pop(video_id, None)
+        if hit is None:
+            hit = png_base64(key_frame_strip(self.frames(video_id), self.n_frames))
+            if len(self._cache) >= self.max_items:
+                self._cache.pop(next(iter(self._cache)))
+        self._cache[video_id] = hit          # re-insert: most recently shown last
+        return hit
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+def query_html(view: QueryView, frames: FrameGetter, *, n_frames: int = 3, name: str = "",
+               thumbnails: Callable[[str], str] | None = None) -> str:
+    """One query row as HTML with inline base64 PNG thumbnails (any script, any browser).
+
+    ``thumbnails`` (video id -> base64 PNG, e.g. a :class:`Thumbnails`) replaces encoding
+    each tile from ``frames``. The row carries ``data-caption-id`` / ``data-lang`` and each
+    tile ``data-video-id``, so a page script or a browser test can read what is shown.
+    """
+    thumb = thumbnails if thumbnails is not None else (
+        lambda vid: png_base64(key_frame_strip(frames(vid), n_frames)))
     head = html.escape(query_title(view, width=10_000, prefix=f"{name}: " if name else "", html_safe=True)).replace("\n", "<br>")
     cells = []
     for vid, _, is_true, label in _tiles(view):
         color = TRUE_COLOR if is_true else WRONG_COLOR
         cells.append(
-            f'<figure style="margin:4px;text-align:center">'
-            f'<img src="data:image/png;base64,{png_base64(key_frame_strip(frames(vid), n_frames))}" '
+            f'<figure data-video-id="{html.escape(vid)}" style="margin:4px;text-align:center">'
+            f'<img src="data:image/png;base64,{thumb(vid)}" '
             f'style="border:3px solid {color};height:72px;image-rendering:pixelated" alt="{html.escape(vid)}">'
             f'<figcaption style="font-size:11px">{html.escape(label).replace(chr(10), "<br>")}</figcaption></figure>')
-    return (f'<div class="mvkit-query"><div style="font-size:13px">{head}</div>'
+    attrs = "".join(f' data-{key}="{html.escape(str(val))}"' for key, val in
+                    (("caption-id", view.caption_id), ("lang", view.lang), ("row", name)) if val)
+    return (f'<div class="mvkit-query"{attrs}><div class="mvkit-query-title" style="font-size:13px">{head}</div>'
             f'<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div></div>')
 
 
-def rows_html(views: Mapping[str, QueryView] | Sequence[QueryView], frames: FrameGetter, *, n_frames: int = 3) -> str:
+def rows_html(views: Mapping[str, QueryView] | Sequence[QueryView], frames: FrameGetter, *, n_frames: int = 3,
+              thumbnails: Callable[[str], str] | None = None) -> str:
     """Several query rows as one HTML block (see :func:`render_rows`)."""
     items = list(views.items()) if isinstance(views, Mapping) else [("", v) for v in views]
-    return "".join(query_html(v, frames, n_frames=n_frames, name=k) for k, v in items)
+    return "".join(query_html(v, frames, n_frames=n_frames, name=k, thumbnails=thumbnails) for k, v in items)

@@ -211,3 +211,24 @@ def test_similarity_dtypes():
     assert F.as_similarity(np.arange(3.0)).shape == (1, 3)
     with pytest.raises(ValueError, match="shape"):
         F.as_similarity(np.ones((2, 2, 2)))
+
+
+def test_query_view_reads_only_its_row():
+    rng = np.random.default_rng(3)
+    sim = rng.integers(0, 4, (30, 12)).astype(np.float32)       # many exact ties
+    cv = rng.integers(0, 12, 30)
+    full = F.true_ranks(sim, cv)                             # all rows at once
+    for q in range(30):
+        v = F.query_view(sim, q, k=4, caption_video=cv)
+        order = sorted(range(12), key=lambda j: (-sim[q, j], j))   # brute-force top-k, ties to lower index
+        assert v.indices.tolist() == order[:4] and v.true_rank == full[q]
+        assert v.true_indices.tolist() == [cv[q]]
+    mask = np.zeros((30, 12), dtype=bool)
+    mask[np.arange(30), cv] = True
+    mask[5, 0] = True                                            # a second positive for query 5
+    assert F.query_view(sim, 5, caption_video=mask).true_indices.tolist() == sorted({0, int(cv[5])})
+    bad = sim.copy()
+    bad[7, 3] = np.nan                                           # another row's NaN is not this view's
+    assert F.query_view(bad, 2, caption_video=cv).true_rank == full[2]
+    with pytest.raises(ValueError, match="NaN"):
+        F.query_view(bad, 7, caption_video=cv)

@@ -5,6 +5,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re
+
 import numpy as np
 import pytest
 
@@ -40,7 +42,7 @@ def _gallery(**kw):
 
 
 def test_initial_state_lists_failures_of_first_language():
-    g = _gallery()
+    g = _gallery(as_html=False)
     assert g.language.value == "de" and g.model.value == "base"
     assert [i for _, i in g.query.options] == [4]
     assert g.query.options[0][0].startswith("d1 (rank 2)")
@@ -51,7 +53,7 @@ def test_initial_state_lists_failures_of_first_language():
 
 
 def test_callbacks_filter_and_compare():
-    g = _gallery()
+    g = _gallery(as_html=False)
     g.language.value = "en"                       # handler refills the query list
     assert [i for _, i in g.query.options] == [0, 2]
     assert g.query.value == 0
@@ -61,6 +63,7 @@ def test_callbacks_filter_and_compare():
     g.model.value = "good"
     g.failures_only.value = True
     assert g.query.options == () and g.last_views == {} and g.last_figure is None
+    assert "no query matches" in g.view.value
 
     g.model.value = "base"
     g.query.value = 2
@@ -78,8 +81,8 @@ def test_callbacks_filter_and_compare():
 
 
 def test_pure_views_html_and_errors():
-    g = _gallery(failures_only=False, as_html=True)
-    assert g.last_figure is None                 # HTML mode draws no figure
+    g = _gallery(failures_only=False)
+    assert g.last_figure is None                 # HTML mode (the default) draws no figure
     views = g.views(1)
     assert views["base"].indices.tolist() == [1, 2] and views["base"].hit
     assert g.html(1).count("<img") == 2
@@ -90,3 +93,35 @@ def test_pure_views_html_and_errors():
         FailureGallery({"x": BASE[:2]}, CAPTIONS, VIDEOS, _frames)
     with pytest.raises(ValueError, match="at least one"):
         FailureGallery({}, CAPTIONS, VIDEOS, _frames)
+
+
+def test_html_view_shows_the_selection_and_encodes_each_clip_once():
+    calls: list[str] = []
+
+    def frames(vid):
+        calls.append(vid)
+        return _frames(vid)
+
+    g = FailureGallery({"base": BASE, "good": GOOD}, CAPTIONS, VIDEOS, frames, k=2)
+    # de, failures only: d1 (true v1 ranked 2nd behind v0) -> tiles v0, v1
+    assert re.findall(r'data-video-id="(v\d)"', g.view.value) == ["v0", "v1"]
+    assert 'data-caption-id="d1"' in g.view.value and "blaues Quadrat" in g.view.value
+    assert 'data-row="base"' in g.view.value
+    g.language.value = "en"                      # e0: v1, v2 retrieved, true v0 appended
+    assert re.findall(r'data-video-id="(v\d)"', g.view.value) == ["v1", "v2", "v0"]
+    assert "red circle" in g.view.value and "blaues" not in g.view.value
+    g.compare_model.value = "good"               # a second row for the second model
+    assert g.view.value.count('class="mvkit-query"') == 2 and 'data-row="good"' in g.view.value
+    g.language.value = "de"
+    g.language.value = "en"
+    assert sorted(calls) == ["v0", "v1", "v2"]   # each clip decoded and encoded once
+    assert len(g.thumbnails) == 3 and g.html() == g.view.value
+
+
+def test_displayed_gallery_carries_a_static_snapshot():
+    g = _gallery()
+    bundle = g._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"] == g.view.value and 'class="mvkit-query"' in bundle["text/html"]
+    fig_mode = _gallery(as_html=False)
+    assert fig_mode.view.value.startswith('<img class="mvkit-gallery-figure" src="data:image/png;base64,')
