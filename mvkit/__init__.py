@@ -2,7 +2,7 @@
 
 The package is deliberately thin: notebooks call it, it never calls them.
 """
-from mvkit._setup import setup
+from mvkit._setup import setup, smoke
 
-__version__ = "0.1.0"
-__all__ = ["__version__", "setup"]
+__version__ = "0.2.0"
+__all__ = ["__version__", "setup", "smoke"]

@@ -265,14 +265,17 @@ def load_models(records: Mapping[str, Any], names: Sequence[str] | None = None, 
             for n in names}
 
 
-def probe_loader(world: str | Path, langs: Sequence[str] | None = None, encoder: Any = None,
-                 cache: str | Path | None = None) -> Callable[[], Any]:
-    """A callable giving the world's RUDDER probes in ``langs``: captions only (a trainable text
-    side tokenises them) or, with ``encoder`` and ``cache``, with their frozen features too."""
+def probe_loader(world: str | Path, langs: Sequence[str] | None = None, text_encoder: str = "bag",
+                 encoder: Any = None, cache: str | Path | None = None) -> Callable[[], Any]:
+    """A callable giving the world's RUDDER probes in ``langs``: captions only for a trainable text
+    side (it tokenises them), with their features from ``encoder`` (cached in ``cache``) for
+    ``text_encoder="frozen"``."""
     def load() -> Any:
         from mvkit.train.objectives import probe_features, world_probes
 
-        if encoder is None:
+        if text_encoder != "frozen":
             return world_probes(Path(world), langs)
+        if encoder is None:
+            raise ValueError("a frozen text side needs the probes' features: pass the feature encoder")
         return probe_features(Path(world), encoder, Path(cache or Path(world) / "rudder_probes"), langs or ("en",))
     return load

@@ -76,6 +76,19 @@ class NotebookData:
             self.worlds.setdefault("ml", (self.dataset, self._ml[1], enc))
         return self._ml
 
+    def embed(self, models: Mapping[str, Any], variants: Sequence[Any] = (), split: str = "test",
+              langs: Sequence[str] | None = None, kinds: Sequence[str] = ("human",)) -> dict[str, Any]:
+        """``{name: SplitEmbeddings}`` of trained models, each read from the store its variant
+        trained on (``Variant.data``: e.g. ``zero_shot_ml`` reads the multilingual tower's store)."""
+        from mvkit.analysis.embeddings import embed_split_for_analysis
+
+        key = {v.name: v.data for v in variants}
+        out = {}
+        for name, model in models.items():
+            dataset, store = self.worlds[key.get(name, "default")][:2]
+            out[name] = embed_split_for_analysis(model, dataset, store, split, langs=langs, kinds=kinds)
+        return out
+
     def runs_dir(self, name: str) -> Path:
         """Where this data's runs of study ``name`` live (:func:`mvkit.notebook.runs_dir`)."""
         return runs_dir(self.dataset, self.store, name)
