@@ -1,4 +1,4 @@
-"""`mvkit bench {metrics,features,gallery,all}`: the project's measured performance claims.
+"""`mvkit bench {metrics,features,gallery,text,all}`: the project's measured performance claims.
 
 Each benchmark lives in its own module with a ``main(argv) -> int``; they are imported
 lazily so one missing or broken benchmark never blocks the others.
@@ -14,6 +14,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "metrics": ("mvkit.bench.metrics_bench", "exact ranks vs full sort; memory of text_video_ranks at 40k"),
     "features": ("mvkit.bench.features_bench", "video decoding and feature extraction throughput"),
     "gallery": ("mvkit.bench.gallery_bench", "failure-gallery click -> redrawn view, default world and 10k clips"),
+    "text": ("mvkit.bench.text_bench", "trainable text sides' captions/s vs the old fine-tuning; one translate-train run"),
 }
 
 
@@ -28,7 +29,7 @@ def _load(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch ``metrics``, ``features``, ``gallery`` or ``all`` to each benchmark's own ``main``."""
+    """Dispatch ``metrics``, ``features``, ``gallery``, ``text`` or ``all`` to each benchmark's own ``main``."""
     parser = argparse.ArgumentParser(
         prog="mvkit bench",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -171,6 +171,75 @@ def _trimmed_causal_forward(embedding: nn.Module, positions: torch.Tensor, trans
     return projection(x) if isinstance(projection, nn.Linear) else x @ projection
 
 
+def pack_captions(tokens: torch.Tensor, pad_id: int, context: int) -> tuple[torch.Tensor, ...]:
+    """Pack right-padded captions ``[B, L]`` into rows of ``context`` tokens, first fit in order.
+
+    Returns ``(ids [R, C], positions [R, C], segment [R, C], where (row, col) of each caption's
+    first token)``; ``segment`` is the caption's index + 1 (0 for padding). Each caption keeps
+    its own positions 0..n-1, so a block-diagonal causal mask gives exactly its own features.
+    """
+    lengths = (tokens != pad_id).sum(1).clamp_min(1).tolist()
+    rows: list[int] = []
+    cols: list[int] = []
+    fill: list[int] = []
+    for n in lengths:
+        row = next((k for k, f in enumerate(fill) if f + n <= context), len(fill))
+        if row == len(fill):
+            fill.append(0)
+        rows.append(row)
+        cols.append(fill[row])
+        fill[row] += n
+    r = len(fill)
+    ids = tokens.new_full((r, context), pad_id)
+    pos = torch.zeros(r, context, dtype=torch.long, device=tokens.device)
+    seg = torch.zeros(r, context, dtype=torch.long, device=tokens.device)
+    for i, (row, col, n) in enumerate(zip(rows, cols, lengths)):
+        ids[row, col:col + n] = tokens[i, :n]
+        pos[row, col:col + n] = torch.arange(n, device=tokens.device)
+        seg[row, col:col + n] = i + 1
+    where = torch.tensor([rows, cols], dtype=torch.long, device=tokens.device)
+    return ids, pos, seg, where
+
+
+def _packed_causal_forward(embedding: nn.Module, positions: torch.Tensor, transformer: nn.Module, heads: int,
+                           ln_final: nn.Module, projection, pool_type: str, eos_id: int | None, pad_id: int,
+                           tokens: torch.Tensor) -> torch.Tensor:
+    """CLIP's causal text forward on *packed* captions: several short captions share a row of the
+    context, each attending only to its own earlier tokens (block-diagonal causal mask) at its
+    own positions, so the features equal the unpacked ones while padding costs nothing."""
+    from open_clip.transformer import text_global_pool
+
+    context = positions.shape[0]
+    ids, pos, seg, where = pack_captions(tokens, pad_id, context)
+    cast = transformer.get_cast_dtype()
+    x = embedding(ids).to(cast) + positions[pos].to(cast)
+    n = ids.shape[1]
+    causal = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()
+    allowed = (seg[:, :, None] == seg[:, None, :]) & causal
+    allowed |= torch.eye(n, dtype=torch.bool, device=ids.device)          # padding attends to itself
+    mask = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, float("-inf"))
+    x = ln_final(transformer(x, attn_mask=mask.repeat_interleave(heads, dim=0)))
+    # the pooled token of each caption: its EOS (or its largest id, CLIP's argmax rule)
+    pool_at = text_global_pool(torch.arange(tokens.shape[1], device=tokens.device).expand(len(tokens), -1)
+                               .unsqueeze(-1).float(), tokens, pool_type, eos_token_id=eos_id).squeeze(-1).long()
+    x = x[where[0], where[1] + pool_at]
+    if projection is None:
+        return x
+    return projection(x) if isinstance(projection, nn.Linear) else x @ projection
+
+
+def _causal_parts(clip: nn.Module) -> tuple:
+    """(embedding, positions, transformer, heads, ln_final, projection, pool type, eos id) of a causal tower."""
+    text = getattr(clip, "text", None)
+    if text is not None:
+        return (text.token_embedding, text.positional_embedding, text.transformer,
+                text.transformer.resblocks[0].attn.num_heads, text.ln_final, text.text_projection, text.pool_type,
+                getattr(text, "eos_id", None))
+    return (clip.token_embedding, clip.positional_embedding, clip.transformer,
+            clip.transformer.resblocks[0].attn.num_heads, clip.ln_final, clip.text_projection, clip.text_pool_type,
+            getattr(clip, "text_eos_id", None))
+
+
 def encode_text_tokens(clip: nn.Module, tokens: torch.Tensor, trimmed: bool) -> torch.Tensor:
     """Text features of ``clip`` for ``tokens``: through the trimmed forward when the tokens are
     shorter than the context (``trimmed``, towers of :func:`trimmable_text` only), else the
@@ -194,7 +263,9 @@ class TextModule(nn.Module):
     ``model.text``; for classic ``CLIP`` models, whose text parts sit on the model itself, a
     copy of the model without its image tower. Tokens may be padded to the batch's longest
     caption for towers where that changes nothing (:func:`trimmable_text`; most of the cost
-    of a short caption is its padding); other towers get them padded to the full context.
+    of a short caption is its padding), and causal towers pack several short captions into
+    one row of the context (:func:`pack_captions`, same features); other towers get them
+    padded to the full context.
     Returned in eval mode with gradients enabled; call ``.train()`` to fine-tune.
     """
 
@@ -204,6 +275,8 @@ class TextModule(nn.Module):
         self.pad_id = pad_id
         self.trimmable = trimmable_text(clip)
         self.pads_freely = bool(getattr(clip, "pads_freely", False))
+        # causal towers with an EOS / argmax pool can also pack several captions into one row
+        self.packable = self.trimmable and not _is_hf_tower(clip) and not self.pads_freely and context_length is not None
         if hasattr(clip, "text"):
             self.text = copy.deepcopy(clip.text)
             self.clip = None
@@ -222,8 +295,14 @@ class TextModule(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if not self.trimmable:
             tokens = _pad_tokens(tokens, self.context_length, self.pad_id)
+        owner = self if self.text is not None else self.clip
+        if self.packable and len(tokens) > 1:
+            used = int((tokens != self.pad_id).sum())
+            if used < 0.75 * tokens.numel():        # padding would be a quarter of the work or more
+                emb, pos, tr, heads, ln, proj, pool, eos = _causal_parts(owner)
+                return _packed_causal_forward(emb, pos, tr, heads, ln, proj, pool, eos, self.pad_id, tokens)
         short = self.context_length is not None and tokens.shape[1] < self.context_length
-        return encode_text_tokens(self if self.text is not None else self.clip, tokens, short)
+        return encode_text_tokens(owner, tokens, short)
 
 
 class TextTokenizer:

@@ -200,3 +200,23 @@ def test_tiny_encoder_rebuilds_from_its_own_provenance():
     again = create_encoder(prov["encoder"], prov["pretrained"], device="cpu")
     assert prov["pretrained"] == "shipped"
     assert again.provenance()["weights_sha256"] == prov["weights_sha256"]
+
+
+def test_pack_captions_hand_case_and_packed_features_equal_unpacked(tiny_enc):
+    from mvkit.features.encoders import pack_captions
+
+    tokens = torch.tensor([[2, 5, 3, 0, 0], [2, 6, 7, 8, 3], [2, 3, 0, 0, 0]])
+    ids, pos, seg, where = pack_captions(tokens, pad_id=0, context=6)
+    # first fit in order: caption 0 (3 tokens) opens row 0, caption 1 (5) needs row 1, caption 2 (2) fits row 0
+    assert where.tolist() == [[0, 1, 0], [0, 0, 3]]
+    assert ids.tolist() == [[2, 5, 3, 2, 3, 0], [2, 6, 7, 8, 3, 0]]
+    assert pos.tolist() == [[0, 1, 2, 0, 1, 0], [0, 1, 2, 3, 4, 0]]
+    assert seg.tolist() == [[1, 1, 1, 3, 3, 0], [2, 2, 2, 2, 2, 0]]
+    texts = ["a red ball moves left", "a blue cube", "ball", "a small green striped cube spins"]
+    tm = tiny_enc.text_module()
+    assert tm.packable
+    tok = tiny_enc.tokenize(texts, "en")
+    with torch.no_grad():
+        packed = tm(tok)
+        tm.packable = False
+        assert torch.allclose(packed, tm(tok), atol=1e-5)
