@@ -27,6 +27,7 @@ demo: $(STAMP)
 TEST_HOME ?= $(CURDIR)/.cache/mvkit-test
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check mvkit tests tools
 	MVKIT_HOME=$(TEST_HOME) MVKIT_SMOKE=1 $(PY) -m pytest tests $(if $(wildcard notebooks/*.ipynb),--nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg notebooks)
 
 bench: $(STAMP)

@@ -13,7 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("mvkit.data.synth.cli", "generate the embedded multilingual video world"),
     "extract": ("mvkit.features.extract", "decode videos once and cache encoder features"),
     "pretrain-tiny": ("mvkit.backbone.pretrain", "pretrain the embedded mvkit-tiny backbone"),
-    "pretrain-ml": ("mvkit.backbone.multilingual", "distil the multilingual text tower mvkit-tiny-ml"),
+    "pretrain-ml": ("mvkit.backbone.pretrain_ml", "distil the multilingual text tower mvkit-tiny-ml"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
     "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
     "bench": ("mvkit.bench", "run the benchmarks (metrics, features)"),

@@ -28,3 +28,29 @@ def registrar(table: dict[str, Any], what: str, *keys: str,
             add(table, k, wrap(obj), what)
         return obj
     return deco
+
+
+def load_plugin(spec: str) -> Any:
+    """Import a user's extension so its ``@register_*`` lines run: a ``.py`` file path or a module name.
+
+    ``mvkit train --plugin my_loss.py`` (repeatable) calls this before it reads the config, so
+    a loss, head, objective or text encoder defined outside the package trains by name.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(spec)
+    if spec.endswith(".py"):
+        if not path.is_file():
+            raise FileNotFoundError(f"plugin {spec}: no such file")
+        name = f"mvkit_plugin_{path.stem}"
+        if name in sys.modules:
+            return sys.modules[name]
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(spec)

@@ -136,29 +136,18 @@ def top_k(sim: Any, k: int) -> np.ndarray:
     return order[0] if one_row else order
 
 
-def _pessimistic_ranks(sim: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """1-based rank of each query's best positive; every tied negative ranks above it."""
-    best = np.where(pos, sim, -np.inf).max(axis=1)
-    beaten = (~pos) & (sim >= best[:, None])
-    return 1 + beaten.sum(axis=1)
-
-
 def true_ranks(sim: Any, caption_video: Any = None, *, captions: Any = None, videos: Any = None) -> np.ndarray:
     """1-based rank of the (best) true video of every query, pessimistic tie rule.
 
-    Uses :func:`mvkit.metrics.ranks.ranks` when that module is installed so the gallery and
-    the metrics tables can never disagree; the local fallback implements the same rule.
+    Computed by :func:`mvkit.metrics.ranks`, so the gallery and the metrics tables can
+    never disagree.
     """
+    from mvkit.metrics.ranks import ranks as metric_ranks
+
     arr = as_similarity(sim)
     pos = _resolve_positives(arr, caption_video, captions, videos)
-    try:
-        from mvkit.metrics.ranks import ranks as metric_ranks
-    except ImportError:
-        return _pessimistic_ranks(arr, pos)
     out = metric_ranks(arr, pos, ties="pessimistic")
-    if hasattr(out, "detach"):
-        out = out.detach().cpu().numpy()
-    return np.asarray(out, dtype=np.int64).reshape(-1)
+    return np.asarray(out.detach().cpu().numpy() if hasattr(out, "detach") else out, dtype=np.int64).reshape(-1)
 
 
 # ---- one query ----------------------------------------------------------------------
@@ -236,11 +225,8 @@ def query_view(
 
 # ---- failures -----------------------------------------------------------------------
 def _default_confused() -> Callable[[Any, Any], list[str]]:
-    try:
-        from mvkit.data.attributes import confused_attributes
-    except ImportError as e:  # the world's ground truth lives with the generator
-        raise ImportError("failure_table needs mvkit.data.attributes.confused_attributes "
-                          "(or pass confused_fn=...)") from e
+    from mvkit.data.attributes import confused_attributes
+
     return confused_attributes
 
 

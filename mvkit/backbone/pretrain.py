@@ -22,6 +22,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ NUM_FRAMES = 8
 
 
 # ---------------------------------------------------------------------------- data
-def decode_world(ds, num_frames: int = NUM_FRAMES, mel_len: int | None = None, desc: str = "decode"):
+def decode_world(ds: Any, num_frames: int = NUM_FRAMES, mel_len: int | None = None, desc: str = "decode") -> Any:
     """Decode every video of ``ds`` once: ``(video_ids, frames uint8 [N,T,H,W,3],
     log_mel float32 [N, n_mels, L], has_audio bool [N])``. Log-mels are cut or padded
     (with the silence value) to a common length ``L`` (default: the median length);
@@ -70,7 +71,7 @@ def decode_world(ds, num_frames: int = NUM_FRAMES, mel_len: int | None = None, d
     return ids, np.stack(frames), out, has_audio
 
 
-def decode_cached(ds, key: str, num_frames: int = NUM_FRAMES, desc: str = "decode"):
+def decode_cached(ds: Any, key: str, num_frames: int = NUM_FRAMES, desc: str = "decode") -> Any:
     """:func:`decode_world` once per (world, subset, frames), kept as an ``.npz`` under
     ``mvkit_home()/cache/decoded/`` so re-running the recipe skips decoding (the arrays
     are the same either way: decoding is deterministic)."""
@@ -87,15 +88,13 @@ def decode_cached(ds, key: str, num_frames: int = NUM_FRAMES, desc: str = "decod
     return ids, frames, mels, has_audio
 
 
-def positives_mask(captions, videos) -> np.ndarray:
+def positives_mask(captions: Any, videos: Any) -> np.ndarray:
     """``pos[i, j]``: caption i describes video j -- its own video or any video the world's
     ground truth says it fits equally (``semantic_positives``), so duplicates are never
     pushed apart."""
+    from mvkit.data.attributes import semantic_positives
+
     own = np.array([[c.video_id == v.video_id for v in videos] for c in captions], dtype=bool)
-    try:
-        from mvkit.data.attributes import semantic_positives
-    except ImportError:
-        return own
     return np.asarray(semantic_positives(captions, videos), dtype=bool) | own
 
 
@@ -104,12 +103,12 @@ class TinyModel(torch.nn.Module):
     """open_clip mvkit-tiny + stream towers, with the per-stream video embeddings the
     zero-shot evaluation and the loss use."""
 
-    def __init__(self, clip, towers):
+    def __init__(self, clip: Any, towers: Any):
         super().__init__()
         self.clip = clip
         self.towers = towers
 
-    def video_streams(self, frames: torch.Tensor, mels: torch.Tensor, app_frames: torch.Tensor | None = None):
+    def video_streams(self, frames: torch.Tensor, mels: torch.Tensor, app_frames: torch.Tensor | None = None) -> Any:
         """L2-normalised clip-level embeddings ``(appearance, motion, audio)`` each [B, D]."""
         b = frames.shape[0]
         x = frames if app_frames is None else app_frames
@@ -123,7 +122,7 @@ class TinyModel(torch.nn.Module):
         return F.normalize(self.clip.encode_text(tokens), dim=-1)
 
 
-def fused_similarity(t, app, mot, aud, has_audio) -> torch.Tensor:
+def fused_similarity(t: Any, app: Any, mot: Any, aud: Any, has_audio: Any) -> torch.Tensor:
     """The zero-shot fused score: sum of the per-stream cosines; silent videos add no audio term."""
     return t @ app.T + t @ mot.T + (t @ aud.T) * has_audio[None, :].to(t.dtype)
 
@@ -153,8 +152,8 @@ def recall_table(sim: np.ndarray, own: np.ndarray, sem: np.ndarray) -> dict:
 
 
 @torch.no_grad()
-def evaluate(model: TinyModel, tokenizer, ds, split: str = "test", langs=None,
-             decoded=None, batch: int = 64) -> dict:
+def evaluate(model: TinyModel, tokenizer: Any, ds: Any, split: str = "test", langs: Any=None,
+             decoded: Any=None, batch: int = 64) -> dict:
     """Zero-shot text->video recall on ``ds``'s ``split``: appearance only (mean-pooled
     frames) and the fused sum of appearance + motion + audio, per caption language."""
     model.eval()

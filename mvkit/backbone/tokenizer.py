@@ -16,6 +16,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -25,7 +26,7 @@ PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)   # ids 0, 1, 2, 3 (the config's pad_id / eos_id)
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2):
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> Any:
     """Learn a BPE vocabulary (NFKC, lower-cased, Metaspace words, split punctuation) on ``texts``.
 
     Every character seen in the corpus is kept in the initial alphabet, so any script the
@@ -60,7 +61,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency:
     return tok
 
 
-def save_tokenizer(tok, folder: str | Path, context_length: int) -> None:
+def save_tokenizer(tok: Any, folder: str | Path, context_length: int) -> None:
     """Write ``tokenizer.json`` plus a ``tokenizer_config.json`` that lets
     ``transformers.AutoTokenizer`` (and so open_clip's ``get_tokenizer('local-dir:...')``)
     load the same vocabulary."""
@@ -92,7 +93,7 @@ class TinyTokenizer:
         return {"path": self.path, "context_length": self.context_length, "_json": self._json, "_tok": None}
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Any:
         if self._tok is None:
             from tokenizers import Tokenizer
 

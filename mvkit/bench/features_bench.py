@@ -24,6 +24,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def load_clips(n: int, tmp: Path, quick: bool = False) -> tuple[object, str]:
     return sub, f"embedded world {world.name}"
 
 
-def load_encoder(name: str, pretrained: str | None):
+def load_encoder(name: str, pretrained: str | None) -> Any:
     """``create_encoder(name, pretrained)`` on CUDA if present, else CPU."""
     from mvkit.features.encoders import create_encoder
 
@@ -118,13 +119,13 @@ def _loader(ds, enc, num_frames: int, batch_size: int, workers: int):
                       prefetch_factor=4 if workers else None)
 
 
-def time_decode(ds, enc, num_frames, batch_size, workers):
+def time_decode(ds: Any, enc: Any, num_frames: Any, batch_size: Any, workers: Any) -> Any:
     t0 = time.perf_counter()
     batches = list(_loader(ds, enc, num_frames, batch_size, workers))
     return time.perf_counter() - t0, batches
 
 
-def time_encode(enc, batches, device):
+def time_encode(enc: Any, batches: Any, device: Any) -> Any:
     from mvkit.features.extract import _encode
 
     t0 = time.perf_counter()
@@ -134,7 +135,7 @@ def time_encode(enc, batches, device):
     return time.perf_counter() - t0
 
 
-def time_pipeline(ds, enc, out: Path, num_frames, batch_size, workers):
+def time_pipeline(ds: Any, enc: Any, out: Path, num_frames: Any, batch_size: Any, workers: Any) -> Any:
     from mvkit.features.extract import extract_features
 
     t0 = time.perf_counter()
@@ -171,7 +172,7 @@ class _Head:
         return float(loss.detach())
 
 
-def time_head_epochs(ds, enc, store, num_frames, batch_size, workers, epochs, device):
+def time_head_epochs(ds: Any, enc: Any, store: Any, num_frames: Any, batch_size: Any, workers: Any, epochs: Any, device: Any) -> Any:
     """Seconds per epoch: cached features vs decode + encode every epoch."""
     import torch
 
@@ -209,7 +210,7 @@ def time_head_epochs(ds, enc, store, num_frames, batch_size, workers, epochs, de
 
 
 # --------------------------------------------------------------------------- run
-def run(ds, enc, source: str, num_frames: int = 8, batch_size: int = 16, workers: int | None = None,
+def run(ds: Any, enc: Any, source: str, num_frames: int = 8, batch_size: int = 16, workers: int | None = None,
         epochs: int = 3, repeats: int = 1) -> dict:
     """Time decode-only, encode-only, the pipeline and head epochs on ``ds``; return the figures.
 

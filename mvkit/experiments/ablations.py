@@ -192,7 +192,7 @@ def _hits(r: np.ndarray, metric: str) -> np.ndarray:
     return 100.0 * (r <= int(metric[1:]))
 
 
-def interaction_test(a_low, a_high, b_low, b_high, *, metric: str = "R1", keep=None, langs=None,
+def interaction_test(a_low: Any, a_high: Any, b_low: Any, b_high: Any, *, metric: str = "R1", keep: Any=None, langs: Any=None,
                      n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Does A lose less than B from condition 'low' to 'high'? Paired over the same queries.
 

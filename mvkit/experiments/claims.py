@@ -234,7 +234,7 @@ def _open_world(n_videos: int | None, encoder_name: str, pretrained: str | None,
     return w, load(w), store
 
 
-def caption_variant(base_world: Path, base_store: Any, encoder: Any, log, **caption_kw):
+def caption_variant(base_world: Path, base_store: Any, encoder: Any, log: Any, **caption_kw) -> Any:
     """A world with the base world's clips and other captions (e.g. ``mt_noise=0.6``), and its store.
 
     The clips are hard links of the base world's (``ensure_world(videos_from=...)``), so

@@ -24,6 +24,7 @@ import copy
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -336,9 +337,9 @@ class VideoTextEncoder:
     ``tokenize``, ``text_module``, ``provenance``.
     """
 
-    def __init__(self, name: str, pretrained: str | None, clip: nn.Module, tokenizer,
+    def __init__(self, name: str, pretrained: str | None, clip: nn.Module, tokenizer: Any,
                  frame_transform: FrameTransform, *, text_clip: nn.Module | None = None,
-                 text_tokenizer=None, text_name: str | None = None, text_pretrained: str | None = None,
+                 text_tokenizer: Any=None, text_name: str | None = None, text_pretrained: str | None = None,
                  towers: nn.Module | None = None, device: torch.device | str = "cpu",
                  precision: str = "fp32", n_mels: int = 64, extra_provenance: dict | None = None):
         self.name = name
@@ -647,6 +648,14 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
     English text space; ``text_pretrained`` may name a rebuilt folder), or any open_clip
     model's text tower (e.g. ``xlm-roberta-base-ViT-B-32``). ``precision``: fp32, fp16,
     bf16, or amp (fp32 weights, float16 autocast on CUDA).
+
+    Example:
+        >>> from mvkit.features.encoders import create_encoder
+        >>> enc = create_encoder("mvkit-tiny", device="cpu")             # the shipped backbone
+        >>> enc.streams, enc.text_dim, tuple(enc.encode_text(["a red circle"], "en").shape)
+        ({'appearance': 128, 'motion': 128, 'audio': 128}, 128, (1, 128))
+        >>> create_encoder("mvkit-tiny", text_model="mvkit-tiny-ml").provenance()["text_model"]
+        'mvkit-tiny-ml'
     """
     from mvkit import backbone as bb
 

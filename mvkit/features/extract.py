@@ -152,9 +152,9 @@ def _worker_init(_: int) -> None:
 
 
 # --------------------------------------------------------------------------- extraction
-def extract_features(dataset, encoder, out_dir: str | os.PathLike, num_frames: int = 8,
+def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num_frames: int = 8,
                      shard: tuple[int, int] | str | None = None, batch_size: int = 16,
-                     num_workers: int | None = None, resume: bool = True, device=None,
+                     num_workers: int | None = None, resume: bool = True, device: Any=None,
                      videos_per_shard: int = 256, dtype: str = "float32",
                      progress: bool = True) -> FeatureStore | None:
     """Decode, encode and cache every video of ``dataset`` into the store at ``out_dir``.
@@ -250,7 +250,7 @@ def _encode(encoder, frames, mels, vids, device) -> list[dict[str, np.ndarray]]:
     return clean
 
 
-def extract_text_features(dataset, encoder, store: FeatureStore | str | os.PathLike,
+def extract_text_features(dataset: Any, encoder: Any, store: FeatureStore | str | os.PathLike,
                           langs: Sequence[str] | None = None, batch_size: int = 256,
                           resume: bool = True, progress: bool = True) -> list[str]:
     """Encode every caption per language and write ``store/text/<lang>/``; returns the languages.
@@ -390,8 +390,8 @@ def store_is_complete(out: str | os.PathLike, encoder: str, num_frames: int,
     return False
 
 
-def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: Any = "mvkit-tiny",
-                         pretrained: str | None = None, num_frames: int = 8, device=None,
+def ensure_dataset_store(dataset: Any, out: str | os.PathLike, encoder: Any = "mvkit-tiny",
+                         pretrained: str | None = None, num_frames: int = 8, device: Any=None,
                          batch_size: int = 16, num_workers: int | None = None,
                          progress: bool = True, text_model: str | None = None,
                          text_pretrained: str | None = None) -> Path:
@@ -417,7 +417,7 @@ def ensure_dataset_store(dataset, out: str | os.PathLike, encoder: Any = "mvkit-
 
 
 def ensure_store(world_dir: str | os.PathLike, encoder: Any = "mvkit-tiny", pretrained: str | None = None,
-                 num_frames: int = 8, device=None, batch_size: int = 16, num_workers: int | None = None,
+                 num_frames: int = 8, device: Any=None, batch_size: int = 16, num_workers: int | None = None,
                  progress: bool = True, text_model: str | None = None, text_pretrained: str | None = None) -> Path:
     """The features of a world, built once under ``<world>/features/<store_dir_name>/``.
 

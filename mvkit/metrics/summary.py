@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,10 +59,15 @@ def _metric_fn(metric: MetricSpec) -> Callable[[np.ndarray], np.ndarray]:
     return _batched_metric(metric)
 
 
-def summarize(ranks) -> dict[str, float]:
+def summarize(ranks: Any) -> dict[str, float]:
     """R1, R5, R10 (percent of queries with rank <= K), MdR, MnR (1-based) and RSum.
 
     MdR is ``np.median`` (the mean of the two middle ranks for an even count).
+
+    Example:
+        >>> from mvkit.metrics import summarize
+        >>> summarize([1, 2, 7, 12])
+        {'R1': 25.0, 'R5': 50.0, 'R10': 75.0, 'MdR': 4.5, 'MnR': 5.5, 'RSum': 150.0}
     """
     r = _as_ranks(ranks)
     return {name: float(_batched_metric(name)(r)) for name in METRICS}

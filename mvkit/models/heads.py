@@ -100,7 +100,7 @@ class MeanHead(VideoHead):
         self.streams = (stream,)
         self.proj = nn.Linear(in_dim, embed_dim)
 
-    def embed_video(self, feats, masks):
+    def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         s = self.streams[0]
         return {"v": F.normalize(self.proj(masked_mean(feats[s], masks[s])), dim=-1)}
 
@@ -124,7 +124,7 @@ class SeqTransfHead(VideoHead):
         self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.proj = nn.Linear(in_dim, embed_dim)
 
-    def embed_video(self, feats, masks):
+    def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         s = self.streams[0]
         x, m = feats[s], masks[s]
         if x.shape[1] > self.pos.shape[0]:
@@ -163,7 +163,7 @@ class CrossAttentionHead(VideoHead):
         self.drop = nn.Dropout(dropout)
         self.ln = nn.LayerNorm(embed_dim)
 
-    def embed_video(self, feats, masks):
+    def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         s = self.streams[0]
         f = self.frame_proj(feats[s])                       # [Bv, T, E]
         bv, t, e = f.shape
@@ -171,7 +171,7 @@ class CrossAttentionHead(VideoHead):
         return {"k": self.k(f).view(bv, t, h, e // h), "v": self.v(f).view(bv, t, h, e // h),
                 "mask": masks[s]}
 
-    def score(self, text_emb, video_emb):
+    def score(self, text_emb: Tensor, video_emb: dict[str, Tensor]) -> Tensor:
         k, v, mask = video_emb["k"], video_emb["v"], video_emb["mask"]
         bt, e = text_emb.shape
         h, dh = k.shape[2], k.shape[3]
@@ -215,7 +215,7 @@ class PreviewIntensiveHead(VideoHead):
         self.attn = nn.Linear(in_dim, 1)
         self.intensive = nn.Linear(in_dim, embed_dim)
 
-    def embed_video(self, feats, masks):
+    def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         s = self.streams[0]
         x, m = feats[s], masks[s]
         p = self.preview(masked_mean(x, m))                                # [Bv, E]
@@ -226,7 +226,7 @@ class PreviewIntensiveHead(VideoHead):
         i = self.intensive((a.unsqueeze(-1) * c).sum(1))
         return {"p": F.normalize(p, dim=-1), "i": F.normalize(i, dim=-1)}
 
-    def score(self, text_emb, video_emb):
+    def score(self, text_emb: Tensor, video_emb: dict[str, Tensor]) -> Tensor:
         e = text_emb.shape[1] // 2          # two normalised blocks (TextProjection parts=2)
         tp, ti = text_emb[:, :e], text_emb[:, e:]
         w = self.preview_weight
@@ -261,7 +261,7 @@ class ActivityHead(VideoHead):
             d += da + 1
         self.proj = nn.Linear(d, embed_dim)
 
-    def embed_video(self, feats, masks):
+    def embed_video(self, feats: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str, Tensor]:
         parts = [masked_mean(feats[self.motion], masks[self.motion])]
         if self.audio:
             m = masks[self.audio]

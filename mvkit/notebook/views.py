@@ -11,7 +11,7 @@ from mvkit.data.records import RetrievalDataset
 MAP_LANGS = ("en", "de", "zh", "hi", "sw")
 
 
-def pick_failure(emb: SplitEmbeddings, dataset: RetrievalDataset, lang: str = "en", k: int = 5):
+def pick_failure(emb: SplitEmbeddings, dataset: RetrievalDataset, lang: str = "en", k: int = 5) -> Any:
     """One instructive failure in ``lang``: the near miss (true video ranked 2nd, or the best
     rank above 1) with the lowest query index; returns ``(QueryView, failure row)``.
 
@@ -34,7 +34,7 @@ def pick_failure(emb: SplitEmbeddings, dataset: RetrievalDataset, lang: str = "e
     return view, row
 
 
-def failure_figure(view: Any, dataset: RetrievalDataset, n_frames: int = 3):
+def failure_figure(view: Any, dataset: RetrievalDataset, n_frames: int = 3) -> Any:
     """The failure's top-k clips (key frames, scores) and its true video, as a figure."""
     from mvkit.viz.gallery import FrameSource, render_query
 
@@ -42,7 +42,7 @@ def failure_figure(view: Any, dataset: RetrievalDataset, n_frames: int = 3):
 
 
 def embedding_figure(emb: SplitEmbeddings, langs: Sequence[str] = MAP_LANGS, method: str = "umap",
-                     max_videos: int = 300, title: str | None = None, seed: int = 0):
+                     max_videos: int = 300, title: str | None = None, seed: int = 0) -> Any:
     """Embedding map (by modality, by language) of the split's videos and ``langs``' captions.
 
     At most ``max_videos`` videos (the first ones) with their captions keep the map legible.

@@ -18,7 +18,8 @@ from mvkit.train.objectives import (
 )
 from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
-from mvkit.train.trainer import TrainConfig, WarmupCosine, fit, load_model
+from mvkit.train.schedule import WarmupCosine
+from mvkit.train.trainer import TrainConfig, fit, load_model
 
 __all__ = [
     "C2KD",

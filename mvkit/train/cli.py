@@ -74,11 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap resamples for 95%% CIs")
     p.add_argument("--no-test", action="store_true", help="report val only (no test evaluation)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors if present")
+    p.add_argument("--plugin", action="append", default=[],
+                   help="a .py file or module to import first (your own @register_loss / @register_head / "
+                        "@register_objective / @register_text_encoder; repeatable)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
+    from mvkit.registry import load_plugin
+
+    for spec in a.plugin:
+        load_plugin(spec)
     cfg = TrainConfig(
         data=a.data, store=a.store, out=a.out, head=a.head,
         model_overrides=_json(a.model_overrides, "--model-overrides"),

@@ -37,6 +37,7 @@ from mvkit.train.evaluate import SELECTION_CRITERION, evaluate_split, selection_
 from mvkit.train.objectives import Objective, StepInput, TrainContext, create_objective
 from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
+from mvkit.train.schedule import WarmupCosine
 
 # Config fields that may differ between a killed run and its resumption.
 _RESUME_FREE = {"resume", "device", "threads", "out", "eval_test", "bootstrap"}
@@ -113,43 +114,6 @@ class TrainConfig:
             raise ValueError(f"need epochs >= 1 and batch_size >= 2, got {self.epochs}, {self.batch_size}")
 
 
-class WarmupCosine:
-    """Linear warm-up to the base learning rate, then cosine decay to ``min_lr_ratio`` x base.
-
-    factor(t) = (t + 1) / W for t < W, else m + (1 - m) * (1 + cos(pi * (t - W) / (N - W))) / 2.
-    Its whole state is the step counter, so resuming is exact.
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int,
-                 min_lr_ratio: float = 0.0) -> None:
-        self.optimizer, self.total, self.warmup, self.min_ratio = optimizer, max(total_steps, 1), warmup_steps, min_lr_ratio
-        self.base = [g["lr"] for g in optimizer.param_groups]
-        self.t = 0
-        self._apply()
-
-    def factor(self, t: int) -> float:
-        if t < self.warmup:
-            return (t + 1) / self.warmup
-        p = min((t - self.warmup) / max(self.total - self.warmup, 1), 1.0)
-        return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * p))
-
-    def _apply(self) -> None:
-        f = self.factor(self.t)
-        for g, b in zip(self.optimizer.param_groups, self.base):
-            g["lr"] = b * f
-
-    def step(self) -> None:
-        self.t += 1
-        self._apply()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"t": self.t, "base": self.base}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.t, self.base = int(state["t"]), list(state["base"])
-        self._apply()
-
-
 def _param_groups(model: RetrievalModel, objective: Objective, cfg: TrainConfig) -> list[dict]:
     """AdamW groups: no weight decay on biases/norms/position tables; the trainable text side at
     ``text_lr`` (default: ``lr`` x the text side's ``lr_scale``: 0.1 for a pretrained tower, 1 for
@@ -217,11 +181,25 @@ def fit(config: TrainConfig, *, objective: Objective | None = None, dataset: Any
         callbacks: Sequence[Callable[[int, dict[str, Any]], None]] = ()) -> RunRecord:
     """Train, select on val, evaluate on test once; write checkpoints and ``run.json`` under ``config.out``.
 
-    objective: a custom loss hook (default: ``config.loss`` as a contrastive objective, or
-    MKTVR's L_E + L_M for dual-text configs). dataset / store / ml_store / encoder: already
-    opened objects (else opened from the config paths; the encoder is only needed for text
-    fine-tuning). callbacks: called as ``cb(epoch, trainer_state)`` after each epoch's
-    checkpoint (a test kills a run by raising from one).
+    objective: a custom loss hook (default: ``create_objective(config.loss)``: a registered
+    objective, or a ``(sim, pos)`` loss, as MKTVR's L_E + L_M for dual-text configs).
+    dataset / store / ml_store / encoder: already opened objects (else opened from the config
+    paths; the encoder, which a trainable text side starts from, is rebuilt from the store's
+    provenance and checked against its weights when not given). callbacks: called as
+    ``cb(epoch, trainer_state)`` after each epoch's checkpoint (a test kills a run by raising
+    from one).
+
+    Example (the smoke-sized embedded world, one epoch):
+        >>> from mvkit.data import load
+        >>> from mvkit.data.synth import ensure_world
+        >>> from mvkit.features.extract import ensure_store
+        >>> from mvkit.features.store import open_store
+        >>> from mvkit.train import TrainConfig, fit
+        >>> world = ensure_world(200, seed=0)
+        >>> rec = fit(TrainConfig(head="fusion", epochs=1, bootstrap=0, threads=1),
+        ...           dataset=load(world), store=open_store(ensure_store(world, progress=False)))
+        >>> rec.selection["split"], rec.protocol["eval_split"], sorted(rec.results)
+        ('val', 'test', ['en'])
     """
     with torch_threads(config.threads):
         return _fit(config, objective, dataset, store, ml_store, encoder, callbacks)

@@ -8,10 +8,6 @@ import torch
 
 from mvkit import backbone as bb
 from mvkit.features.encoders import create_encoder, state_dict_sha256
-from mvkit.io import read_json
-
-pytestmark = pytest.mark.skipif(not (bb.ASSET_DIR / bb.CLIP_WEIGHTS).is_file(),
-                                reason="mvkit-tiny checkpoint not built yet (mvkit pretrain-tiny)")
 
 # one caption per script family, as the embedded world writes them
 SAMPLES = {
@@ -63,14 +59,3 @@ def test_tokenizer_serves_every_script_without_unk_floods(enc, lang):
     assert len(ids) <= tok.context_length
     # a learned vocabulary, not bytes: far fewer tokens than UTF-8 bytes
     assert len(ids) < len(SAMPLES[lang].encode("utf-8")) / 2
-
-
-def test_training_log_reports_heldout_recall():
-    log = read_json(bb.ASSET_DIR / "training_log.json")
-    assert log["recipe"]["world"].endswith("-s1000") or "s1000" in log["recipe"]["world"]
-    en = log["heldout"]["recall"]["en"]
-    assert en["fused"]["R1"] > 5 * 100 / en["fused"]["n_videos"]          # far above chance
-    # the best semantic positive ranks no lower than the caption's own video
-    assert en["fused"]["semantic_R1"] >= en["fused"]["R1"]
-    # English-only pretraining: zero-shot Hindi is much lower (the cross-lingual problem)
-    assert log["heldout"]["recall"]["hi"]["fused"]["R1"] < 0.5 * en["fused"]["R1"]

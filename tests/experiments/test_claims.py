@@ -137,5 +137,6 @@ def test_smoke_command_end_to_end(tmp_path, monkeypatch):
         assert json.loads((out / "seed0" / name / "run.json").read_text())["selection"]["split"] == "val"
     row = saved["rows"][0]
     assert row["diff"] == pytest.approx(hits["en_vsepp"] - hits["en_vse"])
-    assert row["verdict"] in ("reproduced", "inconclusive", "not reproduced")
+    assert row["verdict"] == verdict(row["diff"], row["low"], row["high"], row["p"])   # the rule, on this row
+    assert row["low"] <= row["diff"] <= row["high"]
     assert "| 1 | VSE++ beats the summed hinge |" in (out / "claims.md").read_text()

@@ -206,10 +206,14 @@ def test_text_video_ranks_dual_softmax_streams_the_dense_result():
 
 
 def test_dual_softmax_hand_computed():
-    sim = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    """An asymmetric case: the prior normalises over the queries (rows), so each column's
+    softmax weighs the row; softmax over the other axis would give other numbers."""
+    sim = torch.tensor([[1.0, 0.0], [2.0, 1.0]])
     out = dual_softmax(sim, temperature=1.0)
-    e = np.e / (np.e + 1)
-    assert torch.allclose(out, torch.tensor([[e, 0.0], [0.0, 0.0]]))
+    a, b = 1 / (1 + np.e), np.e / (1 + np.e)          # softmax([1, 2]) = softmax([0, 1]) = (a, b)
+    assert torch.allclose(out, torch.tensor([[1.0 * a, 0.0 * a], [2.0 * b, 1.0 * b]]))
+    wrong_axis = sim * torch.softmax(sim, dim=1)
+    assert not torch.allclose(out, wrong_axis)
     with pytest.raises(ValueError, match="temperature"):
         dual_softmax(sim, 0.0)
 

@@ -108,7 +108,9 @@ def test_fusion_is_weighted_sum_of_spaces():
     per = m.space_scores(te, ve)
     assert set(per) == {"object", "activity"}
     assert torch.allclose(m.score(te, ve), per["object"] + 0.25 * per["activity"], atol=1e-6)
-    # each space alone is the single-space model's score with the same modules
+    # each space alone is that space's own cosine score (its text part against its pooled videos)
+    for space in ("object", "activity"):
+        assert torch.allclose(per[space], te[space] @ ve[f"{space}.v"].T, atol=1e-6)
     assert not torch.allclose(per["object"], per["activity"])
 
 

@@ -40,7 +40,9 @@ def test_history_frame_inputs():
     assert hist["val.en.t2v.RSum"].tolist() == [2, 6, 4]     # nested per-language metrics flattened
     hist2, sel2, _ = P.history_frame([{"epoch": 2, "loss": 0.5}, {"epoch": 1, "loss": 1.0}])
     assert hist2["epoch"].tolist() == [1, 2] and sel2 is None
-    record = pytest.importorskip("mvkit.train.record").RunRecord(
+    from mvkit.train.record import RunRecord
+
+    record = RunRecord(
         config={}, protocol={}, selection=_record([1, 3, 2], 3)["selection"], results=_results()["results"],
         val_results={})
     assert P.history_frame(record)[1] == 3

@@ -71,7 +71,8 @@ def test_errors():
 
 
 def test_real_generated_world_loads_through_the_same_api(tmp_path):
-    synth = pytest.importorskip("mvkit.data.synth")
+    from mvkit.data import synth
+
     synth.generate_world(tmp_path / "w", n_videos=12, seed=0)
     ds = mvkit.data.load(tmp_path / "w")
     assert isinstance(ds, RetrievalDataset) and sum(ds.summary()["videos"].values()) == 12

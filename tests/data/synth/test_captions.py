@@ -63,7 +63,7 @@ def test_noise_rate_is_roughly_as_configured():
 
 def test_noise_ops_show_in_text_and_in_effective_mention():
     rng = np.random.default_rng(1)
-    seen = set()
+    seen, swapped_both = set(), 0
     for _ in range(400):
         mt, bt, record = translate("de", SEQ, rng, 0.5)
         eff = effective_mention({**SEQ, "noise": record})
@@ -76,8 +76,11 @@ def test_noise_ops_show_in_text_and_in_effective_mention():
             if op["op"] == "wrong_sense" and op["tag"] == "o.shape":
                 assert "Wütender" in mt and "angry one" in bt
             if op["op"] == "reorder" and op["tag"] == "order":
-                assert eff["order"] is False and bt.index("spin") < bt.index("left") if "spin" in bt and "left" in bt else True
-    assert seen == {"drop", "leak", "wrong_sense", "reorder"}
+                assert eff["order"] is False
+                if "spin" in bt and "left" in bt:      # (another op may have dropped one of the motions)
+                    assert bt.index("spin") < bt.index("left")
+                    swapped_both += 1
+    assert seen == {"drop", "leak", "wrong_sense", "reorder"} and swapped_both > 10
 
 
 def test_segments_are_tagged_by_attribute():
