@@ -234,6 +234,23 @@ def report_markdown(log: dict) -> str:
 
 
 # ---------------------------------------------------------------------------- train
+def pretraining_dataset(world: Path | None = None, max_videos: int | None = None) -> tuple[Path, Any]:
+    """``(world folder, dataset)`` of the pretraining world (made once: seed 1000, 2,400 videos),
+    cut to its first ``max_videos`` videos for smoke runs. Shared by both pretraining recipes."""
+    from mvkit import data as mdata
+
+    if world is None:
+        from mvkit.data.synth import ensure_world
+
+        world = ensure_world(n_videos=PRETRAIN_VIDEOS, seed=PRETRAIN_SEED)
+    ds = mdata.load(world)
+    if max_videos:
+        keep = {v.video_id for v in ds.videos[:max_videos]}
+        ds = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
+                     captions=[c for c in ds.captions if c.video_id in keep], partial_labels=[])
+    return Path(world), ds
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mvkit pretrain-tiny", description=__doc__.split("\n\n")[0])
     p.add_argument("--world", type=Path, default=None,
@@ -263,7 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``mvkit pretrain-tiny``; returns 0 on success."""
     import open_clip
 
-    from mvkit import data as mdata
     from mvkit._setup import setup
     from mvkit.backbone.tokenizer import TinyTokenizer, save_tokenizer, train_tokenizer
     from mvkit.backbone.towers import StreamsConfig, StreamTowers
@@ -280,15 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         log["heldout"] = _heldout(TinyModel(parts.clip, parts.towers), parts.tokenizer, args)
         atomic_write_json(log_path, log)
         return 0
-    if args.world is None:
-        from mvkit.data.synth import ensure_world
-
-        args.world = ensure_world(n_videos=PRETRAIN_VIDEOS, seed=PRETRAIN_SEED)
-    ds = mdata.load(args.world)
-    if args.max_videos:
-        keep = {v.video_id for v in ds.videos[: args.max_videos]}
-        ds = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
-                     captions=[c for c in ds.captions if c.video_id in keep], partial_labels=[])
+    args.world, ds = pretraining_dataset(args.world, args.max_videos)
     cfg = bb.tiny_model_config()
     ctx = cfg["text_cfg"]["context_length"]
     vocab = args.vocab_size or cfg["text_cfg"]["vocab_size"]

@@ -177,26 +177,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``mvkit pretrain-ml``; returns 0 on success."""
-    from dataclasses import replace
-
-    from mvkit import data as mdata
     from mvkit._setup import setup
-    from mvkit.backbone.pretrain import PRETRAIN_SEED, PRETRAIN_VIDEOS
+    from mvkit.backbone.pretrain import pretraining_dataset
     from mvkit.features.encoders import create_encoder
 
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     setup(args.seed, device="cpu")
     t0 = time.time()
-    if args.world is None:
-        from mvkit.data.synth import ensure_world
-
-        args.world = ensure_world(n_videos=PRETRAIN_VIDEOS, seed=PRETRAIN_SEED)
-    ds = mdata.load(args.world)
-    if args.max_videos:
-        keep = {v.video_id for v in ds.videos[: args.max_videos]}
-        ds = replace(ds, videos=[v for v in ds.videos if v.video_id in keep],
-                     captions=[c for c in ds.captions if c.video_id in keep], partial_labels=[])
+    args.world, ds = pretraining_dataset(args.world, args.max_videos)
     teacher = create_encoder(bb.TINY_NAME, device="cpu")
     student, log = distill(ds, teacher, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            bigram_buckets=args.bigram_buckets, seed=args.seed)
