@@ -287,12 +287,17 @@ def load_world(path: str | os.PathLike, partial: bool = False) -> RetrievalDatas
     meta = read_json(meta_path)
     videos = []
     vpath = root / "videos.jsonl"
+    first_line: dict[str, int] = {}
     for n, row in enumerate(read_jsonl(vpath), 1):
         try:
             row["events"] = tuple(tuple(e) for e in row.get("events") or ())
             videos.append(VideoRecord(**row))
         except TypeError as e:
             raise ValueError(f"{vpath}:{n}: bad video record: {e}") from None
+        vid = videos[-1].video_id
+        if vid in first_line:   # name this file, not the caption file the dataset is sourced from
+            raise ValueError(f"{vpath}:{n}: duplicate video id {vid!r} (first at line {first_line[vid]})")
+        first_line[vid] = n
     caps = []
     cpath = root / "captions.jsonl"
     for n, row in enumerate(read_jsonl(cpath), 1):
