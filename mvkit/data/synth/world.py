@@ -11,7 +11,6 @@ import multiprocessing as mp
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -32,6 +31,7 @@ from mvkit.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_jsonl,
+    make_temp_dir,
     read_json,
     read_jsonl,
 )
@@ -350,7 +350,7 @@ def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.Path
     if world_is_complete(final):
         return final
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=base))
+    tmp = make_temp_dir(base, f".{name}.")
     try:
         generate_world(tmp, n_videos, seed, name=name, **kw)
         if final.exists():            # an incomplete leftover, or a concurrent winner
