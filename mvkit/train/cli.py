@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-amp", action="store_true", help="disable AMP (it is only ever used on CUDA)")
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap resamples for 95%% CIs")
     p.add_argument("--no-test", action="store_true", help="report val only (no test evaluation)")
+    p.add_argument("--allow-missing-videos", action="store_true",
+                   help="evaluate on the test videos the store has when some lack features (recorded in the "
+                        "run record); by default that is an error")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors if present")
     return p
 
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, text_lr=a.text_lr, weight_decay=a.weight_decay,
         warmup=a.warmup, grad_clip=a.grad_clip, seed=a.seed, text_mode=a.text_mode, ml_store=a.ml_store,
         device=a.device, threads=a.threads, standardize=not a.no_standardize, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
+        allow_missing_videos=a.allow_missing_videos,
     )
     try:
         rec = fit(cfg)

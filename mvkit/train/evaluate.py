@@ -97,16 +97,18 @@ SELECTION_CRITERION = "mean over languages of RSum(t2v) + RSum(v2t) on the val s
 def evaluate(model: RetrievalModel, dataset: Any, store: Any, split: str = "test",
              langs: Sequence[str] | None = None, *, kinds: Sequence[str] | None = ("human",),
              ml_store: Any | None = None, encoder: Any | None = None, bootstrap: int = 1000,
-             seed: int = 0, device: torch.device | str | None = None) -> dict[str, dict[str, Any]]:
+             seed: int = 0, device: torch.device | str | None = None,
+             allow_missing_videos: bool = False) -> dict[str, dict[str, Any]]:
     """Evaluate ``model`` on ``split`` of ``dataset`` with features from ``store``, per language.
 
     kinds: caption kinds to query with (default human, as ``fit`` reports; None: all); encoder: needed when the model fine-tunes
     its text tower (captions are tokenised). Never use the test split to choose a model.
+    Videos of an evaluation split without features are an error unless ``allow_missing_videos``.
     """
     device = torch.device(device) if device else next(model.parameters()).device
     finetune = model.text.finetune
     data = build_split(dataset, store, split, model.streams, langs=langs, kinds=kinds,
-                       ml_store=ml_store, text_features=not finetune)
+                       ml_store=ml_store, text_features=not finetune, allow_missing_videos=allow_missing_videos)
     if model.text.ml_dim and data.ml_text is None:
         data.ml_text = data.text
     tokenize = encoder.tokenize if finetune else None
