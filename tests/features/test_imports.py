@@ -11,11 +11,11 @@ from mvkit.features.store import open_store
 VIDEOS = {"video0": 3, "video1": 2, "video7": 4}
 
 
-def write_featuredata(folder, dim=5, seed=0):
+def write_featuredata(folder, dim=5, seed=0, videos=None):
     """A FeatureData folder as the CCR repositories ship it (BigFile layout + video2frames dict literal)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
-    frames = {v: [f"{v}_{k}" for k in range(n)] for v, n in VIDEOS.items()}
+    frames = {v: [f"{v}_{k}" for k in range(n)] for v, n in (videos or VIDEOS).items()}
     ids = [f for fs in frames.values() for f in fs]
     rng.shuffle(ids)                                   # rows are not in video order in the release either
     feats = rng.standard_normal((len(ids), dim)).astype(np.float32)
@@ -80,3 +80,22 @@ def test_faults_name_the_file(tmp_path, monkeypatch, breakage, msg):
     with pytest.raises((ValueError, FileNotFoundError), match=msg):
         FeatureData(d)
     assert not (tmp_path / "ran").exists()      # video2frames.txt is parsed, never executed
+
+
+def test_a_head_trains_on_an_imported_stream(tmp_path):
+    """Published features + cached text features: training needs no video at all."""
+    from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+    from mvkit.features.store import write_text_features
+    from mvkit.train import TrainConfig, fit
+
+    splits = {"video0": "train", "video1": "train", "video7": "test", "video8": "val"}
+    write_featuredata(tmp_path / "i3d", videos=dict.fromkeys(splits, 2))
+    store = import_featuredata({"i3d": tmp_path / "i3d"}, tmp_path / "store", progress=False)
+    ds = RetrievalDataset("fd", tmp_path, [VideoRecord(v, None, s) for v, s in splits.items()],
+                          [CaptionRecord(f"{v}#en#0", v, "en", f"caption of {v}") for v in splits])
+    write_text_features(store.path, "en", [c.caption_id for c in ds.captions],
+                        np.eye(4, 5, dtype=np.float32), {"encoder": "test"})
+    rec = fit(TrainConfig(epochs=1, batch_size=2, langs=["en"], bootstrap=0,
+                          model_overrides={"embed_dim": 4, "spaces": {"main": {"stream": "i3d"}}}), dataset=ds, store=store)
+    assert rec.data["streams"] == ["i3d"] and rec.data["video_dims"] == {"i3d": 5}
+    assert rec.data["test"]["videos"] == 1 and rec.data["store_provenance"]["encoder"] == "imported:i3d"
