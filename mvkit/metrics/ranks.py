@@ -367,9 +367,13 @@ def _one_pass(text, video, cap_vid, counts, rows_t, rows_v, ties, u) -> tuple[to
     #    (counted) and those inside it (kept as (caption, video) pairs)
     counter = _counter(nv, ties, lo, hi, dev, rows_t)
     t2v = torch.empty(nq, dtype=torch.long)
+    # one buffer for every chunk's scores: a fresh 16 MB block per chunk, among the counting's
+    # small allocations, fragments the heap until it holds about the whole matrix
+    buf = torch.empty((min(rows_t, nq), nv), dtype=text.dtype, device=dev)
     try:
         for a in range(0, nq, rows_t):
-            t2v[a:a + rows_t] = counter.add(text[a:a + rows_t] @ video.T, cap_vid[a:a + rows_t], a)
+            t = text[a:a + rows_t]
+            t2v[a:a + rows_t] = counter.add(torch.mm(t, video.T, out=buf[:len(t)]), cap_vid[a:a + rows_t], a)
         n_ge, (b_row, b_col), overflow = counter.totals()
     finally:
         counter.close()

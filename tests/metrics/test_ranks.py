@@ -374,3 +374,17 @@ def test_width_mismatch_and_sim_fn_shape_are_clear_errors():
     t2v, _ = text_video_ranks(torch.rand(4, 3), torch.rand(2, 4), torch.tensor([0, 1, 0, 1]),
                               sim_fn=lambda t, v: (t @ w) @ v.T)
     assert t2v.shape == (4,)
+
+
+def test_one_pass_memory_stays_a_few_chunks(monkeypatch):
+    """Many chunks, one thread: the extra memory must not grow with the number of chunks.
+
+    (A fresh score block per chunk among the counting's small allocations once fragmented
+    the heap until the process held about the whole matrix.)
+    """
+    from mvkit.bench.metrics_bench import PeakRSS, _embeddings
+    monkeypatch.setattr(ranks_mod, "_SIM_CHUNK_ELEMENTS", 1 << 18)     # 1 MB chunks
+    text, video, cap = _embeddings(4000, 128, 0)                       # full matrix: 64 MB
+    with PeakRSS() as mem:
+        text_video_ranks(text, video, cap)
+    assert mem.added < 32e6
