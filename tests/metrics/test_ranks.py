@@ -36,10 +36,14 @@ def tied_case(seed, q=37, g=23, max_pos=4):
     return sim, mask
 
 
-@pytest.fixture(params=[True, False], ids=["numpy-path", "torch-path"])
+@pytest.fixture(params=["numba", "numpy", "torch"], ids=["numba-path", "numpy-path", "torch-path"])
 def backend(request, monkeypatch):
-    """Run each test through the CPU NumPy counting and the torch (CUDA-style) counting."""
-    monkeypatch.setattr(ranks_mod, "_NUMPY_ON_CPU", request.param)
+    """Run each test through the CPU counting (compiled with numba, or NumPy passes) and the torch
+    (CUDA-style) counting."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(ranks_mod, "_NUMPY_ON_CPU", request.param != "torch")
+    monkeypatch.setattr(ranks_mod, "_USE_NUMBA", request.param == "numba")
 
 
 def test_hand_computed_single_positive(backend):
@@ -383,7 +387,7 @@ def test_one_pass_memory_stays_a_few_chunks(monkeypatch):
     the heap until the process held about the whole matrix.)
     """
     from mvkit.bench.metrics_bench import PeakRSS, _embeddings
-    monkeypatch.setattr(ranks_mod, "_SIM_CHUNK_ELEMENTS", 1 << 18)     # 1 MB chunks
+    monkeypatch.setattr(ranks_mod, "_DOT_CHUNK_ELEMENTS", 1 << 18)     # 1 MB chunks
     text, video, cap = _embeddings(4000, 128, 0)                       # full matrix: 64 MB
     with PeakRSS() as mem:
         text_video_ranks(text, video, cap)
