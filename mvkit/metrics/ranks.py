@@ -480,6 +480,7 @@ _PART_ROWS = 255
 
 
 def _counter(nv: int, ties: str, lo: torch.Tensor, hi: torch.Tensor, dev: torch.device, rows: int):
+    """The one-pass counter for ``dev``: NumPy/numba on CPU, torch ops elsewhere."""
     if _NUMPY_ON_CPU and dev.type == "cpu":
         workers = max(1, min(torch.get_num_threads(), 8, rows))
         return _NumpyCounter(nv, ties, lo, hi, workers if rows * nv >= _THREAD_MIN_ELEMENTS else 1)
@@ -535,10 +536,10 @@ class _TorchCounter:
 
 
 class _NumpyCounter:
-    """One-pass counting in NumPy (see ``_NUMPY_ON_CPU``), rows split over a few threads.
+    """One-pass counting on CPU (see ``_NUMPY_ON_CPU``), rows split over a few threads.
 
-    NumPy's compares release the GIL, so ``workers`` threads count disjoint row blocks of a
-    chunk at once; each keeps its own boolean scratch buffers.
+    The numba kernel and NumPy's compares release the GIL, so ``workers`` threads count
+    disjoint row blocks of a chunk at once; each keeps its own boolean scratch buffers.
     """
 
     def __init__(self, nv: int, ties: str, lo: torch.Tensor, hi: torch.Tensor, workers: int) -> None:
