@@ -15,9 +15,10 @@ Three measurements in one run, each against a reference measured in the same pro
    matrix alone would take 40k * 40k * 4 B = 6.4 GB.
 3. ``text_video_ranks`` (both directions, one similarity pass) against a bare chunked GEMM
    pass over the same embeddings (the same chunks, results discarded): the floor any
-   exact method that computes every score must pay. The two are timed alternately,
-   best of a few repeats each, so load from other processes hits both alike; the ranks
-   are checked against the one-pass-per-direction count (``_two_pass``) on the same data.
+   exact method that computes every score must pay. The two are timed in alternated
+   pairs and the ratio is the median over pairs, so load from other processes (a shared
+   machine) hits both sides of a pair alike; the CPU-time ratio (all threads) is printed
+   too. The ranks are checked against the one-pass-per-direction count (``_two_pass``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import torch
 
 from mvkit.metrics import ranks, text_video_ranks
 
-FULL = {"sort_n": 8000, "tv_n": 40000, "dim": 128, "repeats": 3}
+FULL = {"sort_n": 8000, "tv_n": 40000, "dim": 128, "repeats": 5}
 QUICK = {"sort_n": 1000, "tv_n": 2000, "dim": 128, "repeats": 2}
 TARGET_SPEEDUP = 10.0
 TARGET_PEAK_BYTES = 1.5e9
@@ -174,8 +175,8 @@ def bench_one_pass(n: int, dim: int, repeats: int, seed: int = 0) -> dict:
 
     return {"n_captions": n, "n_videos": n, "dim": dim, "repeats": repeats,
             "gemm_seconds": min(t_gemm), "ranks_seconds": min(t_ranks), "all_gemm_seconds": t_gemm,
-            "all_ranks_seconds": t_ranks, "ratio": min(t_ranks) / min(t_gemm),
-            "pair_ratios": [r / g for r, g in zip(t_ranks, t_gemm)],
+            "all_ranks_seconds": t_ranks, "ratio": float(np.median([r / g for r, g in zip(t_ranks, t_gemm)])),
+            "best_ratio": min(t_ranks) / min(t_gemm), "pair_ratios": [r / g for r, g in zip(t_ranks, t_gemm)],
             "cpu_ratio": min(c_ranks) / min(c_gemm), "counting": "numba" if _compiled_counts() else "numpy",
             "two_pass_seconds": t_two, "two_pass_ratio": t_two / min(t_gemm),
             "t2v_differ": int((t2v != ref_t2v).sum()), "v2t_differ": int((v2t != ref_v2t).sum())}
@@ -233,12 +234,12 @@ def report(res: dict) -> str:
         f"(target <= {m['target_peak_bytes'] / gb:.1f} GB: {'met' if m['meets_target'] else 'NOT met'})"),
         (f"  memory method: {m['method']}; whole-process peak RSS during the call "
         f"{m['peak_process_bytes'] / gb:.2f} GB (Python + torch + inputs included)"),
-        (f"text_video_ranks {o['n_captions']}x{o['n_videos']} (both directions, one pass): {o['ranks_seconds']:.2f} s "
-        f"vs a bare chunked GEMM pass {o['gemm_seconds']:.2f} s -> {o['ratio']:.2f}x (target <= "
-        f"{o['target_ratio']:.1f}x: {'met' if o['meets_target'] else 'NOT met'}); one pass per direction "
-        f"{o['two_pass_seconds']:.2f} s -> {o['two_pass_ratio']:.2f}x; ranks differing from it: "
-        f"t2v {o['t2v_differ']}, v2t {o['v2t_differ']} (best of {o['repeats']}, alternated)"),
-        (f"  per alternated pair: {', '.join(f'{r:.2f}x' for r in o['pair_ratios'])}; CPU time (all threads) "
+        (f"text_video_ranks {o['n_captions']}x{o['n_videos']} (both directions, one pass) vs a bare chunked GEMM "
+        f"pass: {o['ratio']:.2f}x, median of {o['repeats']} alternated pairs (target <= {o['target_ratio']:.1f}x: "
+        f"{'met' if o['meets_target'] else 'NOT met'}); best times {o['ranks_seconds']:.2f} s vs "
+        f"{o['gemm_seconds']:.2f} s; one pass per direction {o['two_pass_seconds']:.2f} s -> "
+        f"{o['two_pass_ratio']:.2f}x; ranks differing from it: t2v {o['t2v_differ']}, v2t {o['v2t_differ']}"),
+        (f"  per pair: {', '.join(f'{r:.2f}x' for r in o['pair_ratios'])}; CPU time (all threads) "
         f"{o['cpu_ratio']:.2f}x the GEMM's; counting with {o['counting']}"),
     ]
     return "\n".join(lines)
