@@ -1,7 +1,9 @@
 """``mvkit`` command line: one entry point, each sub-command lives in its own module.
 
 Sub-commands are imported lazily so ``mvkit --help`` is fast and a broken optional
-dependency of one command never breaks the others.
+dependency of one command never breaks the others. An ``OSError`` from any of them
+(permission denied, disk full, a missing file) ends the command with one line naming the
+path and the cause, and exit status 1: no traceback.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("mvkit.data.synth.cli", "generate the embedded multilingual video world"),
     "extract": ("mvkit.features.extract", "decode videos once and cache encoder features"),
+    "import-features": ("mvkit.features.imports", "import published features (CCR FeatureData, C2KD pickles)"),
     "pretrain-tiny": ("mvkit.backbone.pretrain", "pretrain the embedded mvkit-tiny backbone"),
     "pretrain-ml": ("mvkit.backbone.pretrain_ml", "distil the multilingual text tower mvkit-tiny-ml"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
@@ -23,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _usage() -> str:
     lines = ["usage: mvkit <command> [options]", "", "commands:"]
-    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<16} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'mvkit <command> --help' for a command's options."]
     return "\n".join(lines)
 
@@ -38,7 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mvkit: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except OSError as e:
+        from mvkit.io import os_error_message
+
+        print(f"mvkit {name}: {os_error_message(e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Atomic, crash-safe writes: a file is either the old one or the complete new one.
 
 Every long job in mvkit writes through these helpers, so a kill at any moment never
-leaves a half-written checkpoint, shard, index or report behind.
+leaves a half-written checkpoint, shard, index or report behind. A failed write (disk
+full, permission denied) raises an ``OSError`` that names the file it was writing, so a
+command line can say in one line what failed and where (:func:`os_error_message`).
 """
 from __future__ import annotations
 
@@ -23,19 +25,95 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with naming_os_errors(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual mode
-        os.replace(tmp_path, path)
+        with naming_os_errors(path):
+            yield tmp_path
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp_path, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual mode
+            os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def naming_os_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file (a failed ``write``: disk full) naming ``path``.
+
+    ``OSError(errno, ...)`` maps the errno to its subclass, so a permission error stays a
+    ``PermissionError``.
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror or os.strerror(e.errno), str(path)) from e
+        raise
+
+
+@contextlib.contextmanager
+def naming_load_errors(path: str | os.PathLike, what: str = "checkpoint") -> Iterator[None]:
+    """Re-raise a failure to parse ``path`` (truncated, corrupt, wrong format) as a ``ValueError`` naming it.
+
+    Loaders (safetensors, ``torch.load``, pickle) raise their own types with messages that
+    do not say which file; a missing file stays a ``FileNotFoundError``.
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        if str(path) in str(e):      # already says which file
+            raise
+        raise ValueError(f"{path}: cannot load this {what} ({type(e).__name__}: {e}); "
+                         f"the file may be truncated or corrupt, re-download or rebuild it") from e
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for a user: ``<path>: <cause>``, e.g. ``out/run.json: no space left on device``."""
+    cause = (e.strerror or (os.strerror(e.errno) if e.errno else str(e))).rstrip(".")
+    cause = cause[:1].lower() + cause[1:]
+    if e.filename is None:
+        return str(e) if not e.strerror else cause
+    where = str(e.filename) + (f" -> {e.filename2}" if getattr(e, "filename2", None) else "")
+    return f"{where}: {cause}"
+
+
+def make_temp_dir(parent: str | os.PathLike, prefix: str) -> Path:
+    """A fresh temporary directory under ``parent`` with the usual permissions.
+
+    ``tempfile.mkdtemp`` makes it 0700; a store or world renamed into place from it would
+    stay unreadable to the group, so the umask's mode is given instead (as for files).
+    """
+    with naming_os_errors(parent):
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (with parents) and check a file can be written in it; ``OSError`` naming it if not.
+
+    Long jobs call this before their first step, so a read-only or full output folder
+    fails in the first second rather than after the first epoch.
+    """
+    path = Path(path)
+    with naming_os_errors(path):
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=path)
+        try:
+            os.write(fd, b"mvkit")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    return path
 
 
 def _umask() -> int:

@@ -39,3 +39,51 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_write_failures_name_the_file_and_read_in_one_line(tmp_path, monkeypatch):
+    import errno
+    import os
+    import stat
+
+    from mvkit.io import (
+        atomic_write_text,
+        ensure_writable_dir,
+        make_temp_dir,
+        naming_load_errors,
+        naming_os_errors,
+        os_error_message,
+    )
+    with pytest.raises(OSError) as err, naming_os_errors(tmp_path / "x.npy"):
+        raise OSError(errno.ENOSPC, "No space left on device")     # what a failed write() raises: no file
+    assert err.value.filename == str(tmp_path / "x.npy") and err.value.errno == errno.ENOSPC
+    assert os_error_message(err.value) == f"{tmp_path / 'x.npy'}: no space left on device"
+    with pytest.raises(PermissionError), naming_os_errors("f"):    # the errno keeps its subclass
+        raise OSError(errno.EACCES, "Permission denied")
+    assert os_error_message(OSError("a message of its own")) == "a message of its own"
+
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left") as err:
+        atomic_write_text(tmp_path / "report.json", "{}")
+    assert err.value.filename == str(tmp_path / "report.json") and not list(tmp_path.glob(".report.json.*"))
+    monkeypatch.setattr(os, "fsync", real_fsync)
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(OSError) as err:
+        ensure_writable_dir(tmp_path / "a-file" / "run")
+    assert str(tmp_path / "a-file") in os_error_message(err.value)
+    assert ensure_writable_dir(tmp_path / "new" / "run").is_dir() and not list((tmp_path / "new" / "run").iterdir())
+
+    mask = os.umask(0o027)
+    try:
+        d = make_temp_dir(tmp_path, ".tmp-")
+        assert stat.S_IMODE(d.stat().st_mode) == 0o750     # the umask's mode, not mkdtemp's 0700
+    finally:
+        os.umask(mask)
+    with pytest.raises(ValueError, match=r"w.bin: cannot load this checkpoint \(KeyError: 'x'\)"), \
+            naming_load_errors(tmp_path / "w.bin"):
+        raise KeyError("x")

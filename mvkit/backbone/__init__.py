@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from mvkit.io import read_json
+from mvkit.io import naming_load_errors, read_json
 
 if TYPE_CHECKING:
     from mvkit.backbone.tokenizer import TinyTokenizer
@@ -75,13 +75,14 @@ def load_tiny(folder: str | Path | None = None, clip_weights: str | Path | None 
             raise FileNotFoundError(
                 f"{ckpt}: mvkit-tiny checkpoint missing; rebuild it with `mvkit pretrain-tiny`")
         files.append(ckpt)
-    if clip_weights is None and not random_init and folder != ASSET_DIR \
-            and (folder / "open_clip_config.json").is_file():
-        # a copied folder: open_clip's own 'local-dir:' path reads its config and weights
-        clip = open_clip.create_model(f"local-dir:{folder}", precision=precision, device=device)
-    else:
-        clip = open_clip.create_model(TINY_NAME, pretrained=str(ckpt) if ckpt else None,
-                                      precision=precision, device=device)
+    with naming_load_errors(ckpt or folder):
+        if clip_weights is None and not random_init and folder != ASSET_DIR \
+                and (folder / "open_clip_config.json").is_file():
+            # a copied folder: open_clip's own 'local-dir:' path reads its config and weights
+            clip = open_clip.create_model(f"local-dir:{folder}", precision=precision, device=device)
+        else:
+            clip = open_clip.create_model(TINY_NAME, pretrained=str(ckpt) if ckpt else None,
+                                          precision=precision, device=device)
     cfg_path = folder / STREAMS_CONFIG
     cfg = StreamsConfig(**read_json(cfg_path)) if cfg_path.is_file() else StreamsConfig(
         embed_dim=tiny_model_config()["embed_dim"])
@@ -90,7 +91,8 @@ def load_tiny(folder: str | Path | None = None, clip_weights: str | Path | None 
         sw = folder / STREAM_WEIGHTS
         if not sw.is_file():
             raise FileNotFoundError(f"{sw}: mvkit-tiny motion/audio weights missing")
-        towers.load_state_dict(load_file(str(sw)), strict=True)
+        with naming_load_errors(sw, "motion/audio checkpoint"):
+            towers.load_state_dict(load_file(str(sw)), strict=True)
         files.append(sw)
     towers.to(device)
     tok_path = folder / TOKENIZER_FILE

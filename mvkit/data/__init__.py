@@ -21,6 +21,8 @@ def load(path_or_manifest: str | os.PathLike | dict, *, root: str | os.PathLike 
       manifest's defaults, then the ``variant``'s (e.g. ``"7k"``), then ``**kw``
       (e.g. ``split_scheme="9k"``, ``langs=[...]``, ``allow_pickle=True``) on top.
 
+    With ``root=`` the first argument is always a manifest (name, path or dict), so a
+    folder that happens to share the manifest's name in the current directory never wins.
     With ``check_counts`` the loaded split sizes are compared with the manifest's and
     any difference is reported as a warning (real downloads often lack a few videos).
     """
@@ -29,7 +31,7 @@ def load(path_or_manifest: str | os.PathLike | dict, *, root: str | os.PathLike 
 
     if not isinstance(path_or_manifest, dict):
         p = Path(path_or_manifest)
-        if p.is_dir():
+        if root is None and p.is_dir():
             if (p / "world.json").is_file():
                 return get_reader("embedded")(p, **kw)
             raise FileNotFoundError(f"{p}: a directory without world.json; for a real dataset pass "

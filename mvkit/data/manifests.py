@@ -3,8 +3,9 @@
 A manifest names the dataset's languages (and the codes the release uses for them),
 split sizes per protocol variant, the reader and its default arguments, the source
 files with their official URLs and checksums (``sha256`` is ``null`` with a
-``sha256_note`` where none is published), licence, citation, the expected file layout
-and how ``val`` is made when the release has none. :func:`verify` hashes downloaded
+``sha256_note`` where none is published), licence, citation, the expected file layout,
+which release files the reader takes (``reads``: ``[{"file", "required", "what",
+"layout"?}]``) and how ``val`` is made when the release has none. :func:`verify` hashes downloaded
 files against it; :func:`fill_checksums` records the hashes of a trusted download.
 """
 from __future__ import annotations
@@ -66,6 +67,10 @@ def validate_manifest(m: Any, source: str) -> dict:
         for split, n in splits.items():
             if n is not None and (not isinstance(n, int) or n < 0):
                 raise ValueError(f"{source}: variant {name!r} split {split!r} size must be an int or null")
+    for i, r in enumerate(m.get("reads", [])):
+        if not (isinstance(r, dict) and isinstance(r.get("file"), str) and isinstance(r.get("what"), str)
+                and isinstance(r.get("required"), bool)):
+            raise ValueError(f"{source}: reads[{i}] needs 'file' and 'what' (strings) and 'required' (a bool)")
     for i, s in enumerate(m["sources"]):
         if "url" not in s or "sha256" not in s:
             raise ValueError(f"{source}: sources[{i}] needs 'url' and 'sha256' (null allowed)")

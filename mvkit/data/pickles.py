@@ -1,9 +1,11 @@
 """Explicit opt-in unpickling of annotation files.
 
-Some dataset releases (CLIP4Clip's MSVD ``raw-captions.pkl``, C2KD's Multi-YouCook2 and
-RUDDER ``*.pkl``) ship Python pickles. Unpickling runs whatever code the file names, so
-mvkit never does it behind the user's back: the caller must pass ``allow_pickle=True``
-after deciding they trust where the file came from.
+Some dataset releases (CLIP4Clip's MSVD ``raw-captions.pkl``, C2KD's Multi-YouCook2,
+Multi-MSRVTT and RUDDER ``*.pkl``, RUDDER's own ``raw-captions_<language>.pickle``) ship
+Python pickles. Unpickling runs whatever code the file names, so mvkit never does it
+behind the user's back: the caller must pass ``allow_pickle=True`` after deciding they
+trust where the file came from. ``.pkl`` and ``.pickle`` are the same thing, and a reader
+never falls back to reading a pickle as text (:func:`is_pickle`).
 """
 from __future__ import annotations
 
@@ -12,9 +14,28 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+PICKLE_SUFFIXES = (".pkl", ".pickle")
+
 
 class PickleNotAllowedError(PermissionError):
     """Raised when a pickled file would be loaded without the explicit opt-in."""
+
+
+def looks_like_pickle(data: bytes) -> bool:
+    """True for the first bytes of a pickle of protocol 2 or later (``\\x80`` + protocol)."""
+    return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
+
+
+def is_pickle(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a pickle by name (``.pkl``, ``.pickle``) or by its first bytes."""
+    path = Path(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return looks_like_pickle(fh.read(2))
+    except OSError:
+        return False
 
 
 def load_pickle(path: str | os.PathLike, allow_pickle: bool = False) -> Any:

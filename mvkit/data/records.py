@@ -90,7 +90,9 @@ class RetrievalDataset:
         vids = {v.video_id for v in self.videos}
         unknown = sorted({c.video_id for c in self.captions if c.video_id not in vids})
         if unknown:
-            raise ValueError(f"{src}: captions for unknown videos: {unknown[:10]}{' ...' if len(unknown) > 10 else ''}")
+            bad = [f"{c.caption_id} -> {c.video_id}" for c in self.captions if c.video_id not in vids]
+            raise ValueError(f"{src}: captions for unknown videos: {unknown[:10]}{' ...' if len(unknown) > 10 else ''}"
+                             f" (caption -> video: {bad[:10]}{' ...' if len(bad) > 10 else ''})")
         empty = [c.caption_id for c in self.captions if not c.text or not c.text.strip()]
         if empty:
             raise ValueError(f"{src}: empty captions: {empty[:10]}{' ...' if len(empty) > 10 else ''}")
@@ -100,7 +102,9 @@ class RetrievalDataset:
         from mvkit.data.languages import LANGUAGES
         bad_lang = sorted({c.lang for c in self.captions if c.lang not in LANGUAGES})
         if bad_lang:
-            raise ValueError(f"{src}: non-canonical language codes {bad_lang}; map them with normalize_lang")
+            ids = [c.caption_id for c in self.captions if c.lang not in LANGUAGES]
+            raise ValueError(f"{src}: non-canonical language codes {bad_lang} in captions "
+                             f"{ids[:10]}{' ...' if len(ids) > 10 else ''}; map them with normalize_lang")
         cids = {c.caption_id for c in self.captions}
         bad_pl = [(p.video_id, p.caption_id) for p in self.partial_labels
                   if p.video_id not in vids or p.caption_id not in cids or p.label not in PARTIAL_LABELS]

@@ -24,6 +24,8 @@ _EXPORTS = {
     "extract_text_features": "mvkit.features.extract",
     "ensure_store": "mvkit.features.extract",
     "create_encoder": "mvkit.features.encoders",
+    "import_featuredata": "mvkit.features.imports",
+    "import_c2kd_features": "mvkit.features.imports",
 }
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "ensure_store",
     "extract_features",
     "extract_text_features",
+    "import_c2kd_features",
+    "import_featuredata",
     "log_mel",
     "open_store",
     "sample_indices",

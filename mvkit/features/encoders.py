@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mvkit.io import naming_load_errors
+
 PRECISIONS = ("fp32", "fp16", "bf16", "amp")
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -690,7 +692,11 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
 
     if pretrained is not None and not Path(str(pretrained)).exists() and "/" in str(pretrained):
         raise FileNotFoundError(f"create_encoder: checkpoint file {pretrained!r} not found")
-    clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
+    if pretrained is not None and Path(str(pretrained)).is_file():
+        with naming_load_errors(pretrained):     # a truncated or corrupt file names itself
+            clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
+    else:
+        clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
     text_clip = text_tok = None
     if text_model is not None:
         text_clip, text_tok = _text_tower(text_model, text_pretrained, device, precision)

@@ -6,7 +6,8 @@ list is cut into fixed shards (``videos_per_shard``) planned before anything run
 each shard is written atomically, so a killed run resumes at the first unfinished
 shard and ends with the same arrays as an uninterrupted one. ``--shard i/n`` (or the
 ``RANK``/``WORLD_SIZE`` of torchrun) gives process ``i`` the shards ``k % n == i``.
-Corrupt, truncated or missing videos are skipped and listed in ``report.json``.
+Corrupt, truncated or missing videos are skipped and listed in ``report.json``, and so are
+videos whose record says they have sound (``has_audio``) but whose file has no audio stream.
 """
 from __future__ import annotations
 
@@ -181,6 +182,8 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
 
     if mine:
         paths = {v.video_id: dataset.video_path(v) for v in dataset.videos}
+        audio = "audio" in encoder.streams
+        sound = {v.video_id for v in dataset.videos if v.has_audio} if audio else set()
         items, batches, meta = [], [], []   # meta[b] = (shard k, is last batch of k)
         for k in mine:
             start = len(items)
@@ -191,7 +194,7 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
             meta += [(k, j == len(chunks) - 1) for j in range(len(chunks))]
         dev = torch.device(device) if device is not None else torch.device(getattr(encoder, "device", "cpu"))
         workers = default_num_workers() if num_workers is None else int(num_workers)
-        data = _ClipDataset(items, num_frames, encoder.frame_transform, audio="audio" in encoder.streams)
+        data = _ClipDataset(items, num_frames, encoder.frame_transform, audio=audio)
         loader = DataLoader(data, batch_sampler=batches, collate_fn=_collate, num_workers=workers,
                             pin_memory=dev.type == "cuda", worker_init_fn=_worker_init if workers else None,
                             prefetch_factor=4 if workers else None)
@@ -199,6 +202,7 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
                    unit="video", disable=not progress)
         feats: dict[str, dict[str, np.ndarray]] = {}
         skipped: dict[str, str] = {}
+        no_audio: list[str] = []
         threads = torch.get_num_threads()
         if dev.type == "cpu" and workers:
             # the decoding workers need their cores: an encoder that also takes every core
@@ -209,11 +213,13 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
                 skipped.update(bad)
                 if vids:
                     feats.update(zip(vids, _encode(encoder, frames, mels, vids, dev)))
+                    no_audio += [v for v, m in zip(vids, mels) if m is None and v in sound]
                 bar.update(len(vids) + len(bad))
                 if last:
                     writer.write_shard(k, {v: feats[v] for v in plan[k] if v in feats},
-                                       {v: skipped[v] for v in plan[k] if v in skipped}, dtype=dtype)
-                    feats, skipped = {}, {}
+                                       {v: skipped[v] for v in plan[k] if v in skipped}, dtype=dtype,
+                                       audio_missing=no_audio)
+                    feats, skipped, no_audio = {}, {}, []
         finally:
             torch.set_num_threads(threads)
             bar.close()
@@ -483,5 +489,6 @@ def main(argv: list[str] | None = None) -> int:
 
             atomic_write_json(store.path / "text" / TEXT_COMPLETE, {"langs": done})
     print(f"{store.path}: {len(store.video_ids)} videos, streams {store.dims}, "
-          f"{len(store.skipped)} skipped (see report.json), text {store.text_langs}")
+          f"{len(store.skipped)} skipped, {len(store.audio_missing)} without the audio their record "
+          f"promises (see report.json), text {store.text_langs}")
     return 0

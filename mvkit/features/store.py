@@ -10,10 +10,13 @@ Layout of a store directory::
         DONE                 completed-shard marker (written last, before the rename)
     text/<lang>/             caption_ids.json, features.npy [N, D], meta.json (text provenance)
     index.json               written when every shard is done: the store is complete
-    report.json              videos skipped (corrupt, truncated, missing) and why
+    report.json              videos skipped (corrupt, truncated, missing) and why; videos whose
+                             record says they have sound but whose file has no audio stream
 
-A shard is built in a temporary directory and renamed into place, so a kill at any
-moment leaves either a finished shard or none; resuming skips finished shards.
+A shard is built in a temporary directory and renamed into place, so a kill (or a full
+disk) at any moment leaves either a finished shard or none; resuming skips finished
+shards. Directories get the usual permissions (the umask's), so a shared store is
+readable by the group.
 Provenance is checked on load and on resume, so features of two encoders, two
 samplings or two versions are never mixed in one store.
 """
@@ -22,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from mvkit.io import atomic_write_json, read_json
+from mvkit.io import atomic_write_json, make_temp_dir, naming_os_errors, read_json
 
 FORMAT_VERSION = 1
 _SHARDS = "shards"
@@ -46,6 +48,7 @@ class IncompleteStore(RuntimeError):
 
 
 _ABSENT = "<absent>"
+AUDIO_MISSING = "the dataset record says it has sound, but the file has no audio stream"
 
 
 def check_provenance(found: Mapping[str, Any], expect: Mapping[str, Any], where: str | os.PathLike,
@@ -100,7 +103,8 @@ class StoreWriter:
                     " use another --out or delete the store")
         else:
             atomic_write_json(plan_file, {"shards": self.plan}, indent=None)
-        (self.path / _SHARDS).mkdir(parents=True, exist_ok=True)
+        with naming_os_errors(self.path / _SHARDS):
+            (self.path / _SHARDS).mkdir(parents=True, exist_ok=True)
 
     def is_done(self, k: int) -> bool:
         """True when shard ``k`` is finished (its directory and marker exist)."""
@@ -116,13 +120,16 @@ class StoreWriter:
             shutil.rmtree(p, ignore_errors=True)
 
     def write_shard(self, k: int, features: Mapping[str, Mapping[str, np.ndarray]],
-                    skipped: Mapping[str, str], dtype: str = "float32") -> None:
+                    skipped: Mapping[str, str], dtype: str = "float32",
+                    audio_missing: Sequence[str] = ()) -> None:
         """Write shard ``k`` atomically.
 
         ``features[video_id][stream]`` is a ``[T, D]`` array (a stream may be absent
         for a video, e.g. audio of a silent clip); ``skipped[video_id]`` the reason a
         video has no features. Every video of the plan's shard must be in exactly one
-        of the two, and every array must be finite.
+        of the two, and every array must be finite. ``audio_missing``: videos whose
+        dataset record says they have sound but whose file has no audio stream (listed
+        in the report).
         """
         ids = self.plan[k]
         missing = [v for v in ids if v not in features and v not in skipped]
@@ -150,23 +157,26 @@ class StoreWriter:
                 rows[s].append([offsets[s], len(out)])
                 offsets[s] += len(out)
                 parts[s].append(out)
+        no_audio = set(audio_missing)
         shards = self.path / _SHARDS
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{shard_name(k)}-", dir=shards))
+        tmp = make_temp_dir(shards, f".tmp-{shard_name(k)}-")
         try:
             for s, dim in streams.items():
                 arr = np.concatenate(parts[s]) if parts[s] else np.zeros((0, dim), dtype)
-                with open(tmp / f"{s}.npy", "wb") as fh:
+                with naming_os_errors(tmp / f"{s}.npy"), open(tmp / f"{s}.npy", "wb") as fh:
                     np.save(fh, arr)
                     fh.flush()
                     os.fsync(fh.fileno())
             index = {"shard": k, "video_ids": kept, "rows": rows,
-                     "skipped": {v: skipped[v] for v in ids if v in skipped and v not in features}}
+                     "skipped": {v: skipped[v] for v in ids if v in skipped and v not in features},
+                     "audio_missing": [v for v in ids if v in no_audio]}
             atomic_write_json(tmp / "index.json", index, indent=None)
             atomic_write_json(tmp / "DONE", {"shard": k, "n_videos": len(kept)})
             final = shards / shard_name(k)
-            if final.exists():   # a half-removed earlier attempt (never a finished one)
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            with naming_os_errors(final):
+                if final.exists():   # a half-removed earlier attempt (never a finished one)
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -176,14 +186,18 @@ class StoreWriter:
         if self.pending():
             return False
         skipped: dict[str, str] = {}
+        no_audio: list[str] = []
         n_videos = 0
         for k in range(len(self.plan)):
             idx = read_json(self.path / _SHARDS / shard_name(k) / "index.json")
             skipped.update(idx["skipped"])
+            no_audio += idx.get("audio_missing", [])
             n_videos += len(idx["video_ids"])
         atomic_write_json(self.path / "report.json",
                           {"n_planned": sum(map(len, self.plan)), "n_extracted": n_videos,
-                           "n_skipped": len(skipped), "skipped": skipped})
+                           "n_skipped": len(skipped), "skipped": skipped,
+                           "n_audio_missing": len(no_audio),
+                           "audio_missing": {v: AUDIO_MISSING for v in no_audio}})
         atomic_write_json(self.path / "index.json",
                           {"format": FORMAT_VERSION, "complete": True, "n_shards": len(self.plan),
                            "n_videos": n_videos, "streams": self.provenance["streams"]})
@@ -204,21 +218,23 @@ def write_text_features(store_path: str | os.PathLike, lang: str, caption_ids: S
     if not np.isfinite(features).all():
         raise ValueError(f"text features for {lang!r} contain NaN or inf")
     root = Path(store_path) / _TEXT
-    root.mkdir(parents=True, exist_ok=True)
+    with naming_os_errors(root):
+        root.mkdir(parents=True, exist_ok=True)
     final = root / lang
     meta = {"lang": lang, "n": len(caption_ids), "dim": int(features.shape[1]), "provenance": dict(provenance)}
     if (final / "meta.json").exists():
         check_provenance(read_json(final / "meta.json")["provenance"], meta["provenance"],
                          final / "meta.json", exact=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{lang}-", dir=root))
+    tmp = make_temp_dir(root, f".tmp-{lang}-")
     try:
-        with open(tmp / "features.npy", "wb") as fh:
+        with naming_os_errors(tmp / "features.npy"), open(tmp / "features.npy", "wb") as fh:
             np.save(fh, features)
         atomic_write_json(tmp / "caption_ids.json", list(caption_ids), indent=None)
         atomic_write_json(tmp / "meta.json", meta)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        with naming_os_errors(final):
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -248,6 +264,7 @@ class FeatureStore:
         self.streams: list[str] = list(self.dims)
         self._locs: dict[str, _Loc] = {}
         self.skipped: dict[str, str] = {}
+        self.audio_missing: list[str] = []
         n_shards = read_json(self.path / "index.json")["n_shards"]
         for k in range(n_shards):
             idx = read_json(self.path / _SHARDS / shard_name(k) / "index.json")
@@ -255,6 +272,7 @@ class FeatureStore:
                 self._locs[vid] = _Loc(k, {s: (tuple(idx["rows"][s][i]) if idx["rows"][s][i] else None)
                                            for s in self.streams})
             self.skipped.update(idx["skipped"])
+            self.audio_missing += idx.get("audio_missing", [])
         self.video_ids: list[str] = list(self._locs)
         self._arrays: dict[tuple[int, str], np.ndarray] = {}
 

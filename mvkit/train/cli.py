@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-amp", action="store_true", help="disable AMP (it is only ever used on CUDA)")
     p.add_argument("--bootstrap", type=int, default=d.bootstrap, help="bootstrap resamples for 95%% CIs")
     p.add_argument("--no-test", action="store_true", help="report val only (no test evaluation)")
+    p.add_argument("--allow-missing-videos", action="store_true",
+                   help="evaluate on the test videos the store has when some lack features (recorded in the "
+                        "run record); by default that is an error")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors if present")
     p.add_argument("--plugin", action="append", default=[],
                    help="a .py file or module to import first (your own @register_loss / @register_head / "
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         text_encoder_kwargs=_json(a.text_encoder_kwargs, "--text-encoder-kwargs"),
         captions_per_video=a.captions_per_video, translate_test=a.translate_test, ml_store=a.ml_store,
         device=a.device, threads=a.threads, standardize=not a.no_standardize, amp=not a.no_amp, bootstrap=a.bootstrap, eval_test=not a.no_test, resume=a.resume,
+        allow_missing_videos=a.allow_missing_videos,
     )
     try:
         rec = fit(cfg)

@@ -2,10 +2,14 @@
 
 Features are read once from the feature store (``stacked``/``text_features``) into tensors,
 so an epoch over the embedded world is pure indexing (no decoding, no disk) and takes seconds
-on a CPU. Videos the store skipped (corrupt files) are left out and counted.
+on a CPU. Videos the store lacks (corrupt files) are left out of the training and validation
+splits with a warning that counts them; on an evaluation split (test) they are an error,
+since a smaller gallery changes every metric, unless ``allow_missing_videos`` says to
+evaluate on what is there (the caller records that in the protocol).
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,16 +216,50 @@ def _rows_from(store: Any, caps: list[CaptionRecord], rows: Tensor) -> Tensor:
     return out
 
 
+class MissingVideosWarning(UserWarning):
+    """Videos of a training or validation split have no features and were left out (counted)."""
+
+
+def check_missing_videos(split: str, skipped: dict[str, str], n_videos: int, store_name: str,
+                         allow: bool = False) -> None:
+    """Warn (train/val) or raise ``ValueError`` (any evaluation split) about videos without features.
+
+    The message says how many of the split's videos are missing and names a few with the
+    store's reason. ``allow`` turns the evaluation error into the warning.
+    """
+    if not skipped:
+        return
+    few = ", ".join(f"{v!r} ({why})" for v, why in list(skipped.items())[:5])
+    more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    what = f"{store_name}: {len(skipped)} of the {n_videos} {split!r} videos have no features: {few}{more}"
+    if split in ("train", "val") or allow:
+        note = "" if split in ("train", "val") else " (allow_missing_videos: evaluated on the videos there are)"
+        warnings.warn(f"{what}; left out{note}", MissingVideosWarning, stacklevel=3)
+        return
+    raise ValueError(f"{what}. A smaller gallery changes every metric, so this is an error on the "
+                     f"{split!r} split; extract the missing videos, or pass allow_missing_videos=True "
+                     f"(mvkit train --allow-missing-videos) to evaluate on the videos there are (recorded "
+                     f"in the protocol)")
+
+
+def missing_videos(dataset: RetrievalDataset, store: Any, split: str) -> dict[str, str]:
+    """Videos of ``split`` the store has no features for, with the store's reason."""
+    in_store, why = set(store.video_ids), getattr(store, "skipped", {}) or {}
+    return {v.video_id: why.get(v.video_id, "not in feature store")
+            for v in dataset.videos if v.split == split and v.video_id not in in_store}
+
+
 def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequence[str], *,
                 langs: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
                 ml_store: Any | None = None, cached_text: str = "all",
-                tokenizer: Tokenizer | None = None) -> SplitData:
+                tokenizer: Tokenizer | None = None, allow_missing_videos: bool = False) -> SplitData:
     """Load one split: its videos present in ``store`` and captions of ``langs``/``kinds``.
 
     cached_text: which rows get the store's cached text features: ``"all"``, ``"en"`` (the
     dual path with a trainable multilingual side) or ``"none"`` (a trainable text side
     only). tokenizer: tokenise every caption once for a trainable text side. ml_store: the
-    multilingual tower's store for the dual text path (non-English rows).
+    multilingual tower's store for the dual text path (non-English rows). Videos without
+    features: see :func:`check_missing_videos` (``allow_missing_videos``).
     """
     if cached_text not in ("all", "en", "none"):
         raise ValueError(f"cached_text must be 'all', 'en' or 'none', got {cached_text!r}")
@@ -230,8 +268,8 @@ def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequ
         raise ValueError(f"{dataset.source or dataset.name}: split {split!r} has no videos "
                          f"(splits: {dataset.splits})")
     in_store = set(store.video_ids)
-    skipped = {v.video_id: (getattr(store, "skipped", {}) or {}).get(v.video_id, "not in feature store")
-               for v in sub.videos if v.video_id not in in_store}
+    skipped = missing_videos(sub, store, split)
+    check_missing_videos(split, skipped, len(sub.videos), _store_name(store), allow_missing_videos)
     vids = [v.video_id for v in sub.videos if v.video_id in in_store]
     if not vids:
         raise ValueError(f"{_store_name(store)}: none of the {len(sub.videos)} {split!r} videos has features")
@@ -262,13 +300,14 @@ def build_split(dataset: RetrievalDataset, store: Any, split: str, streams: Sequ
 
 def split_for_model(model: Any, dataset: RetrievalDataset, store: Any, split: str, *,
                     langs: Sequence[str] | None = None, kinds: Sequence[str] | None = ("human",),
-                    ml_store: Any | None = None) -> SplitData:
+                    ml_store: Any | None = None, allow_missing_videos: bool = False) -> SplitData:
     """The split as ``model`` reads it: cached features and / or tokens for its text side."""
     text = model.text
     trainable = text.module is not None
     cached = "none" if (trainable and not text.dual) else ("en" if trainable else "all")
     data = build_split(dataset, store, split, model.streams, langs=langs, kinds=kinds, ml_store=ml_store,
-                       cached_text=cached, tokenizer=text.module if trainable else None)
+                       cached_text=cached, tokenizer=text.module if trainable else None,
+                       allow_missing_videos=allow_missing_videos)
     if text.ml_dim and not trainable and data.ml_text is None:
         data.ml_text = data.text
     return data

@@ -99,13 +99,15 @@ SELECTION_CRITERION = "mean over languages of RSum(t2v) + RSum(v2t) on the val s
 def evaluate(model: RetrievalModel, dataset: Any, store: Any, split: str = "test",
              langs: Sequence[str] | None = None, *, kinds: Sequence[str] | None = ("human",),
              ml_store: Any | None = None, bootstrap: int = 1000, seed: int = 0,
-             device: torch.device | str | None = None) -> dict[str, dict[str, Any]]:
+             device: torch.device | str | None = None, allow_missing_videos: bool = False) -> dict[str, dict[str, Any]]:
     """Evaluate ``model`` on ``split`` of ``dataset`` with features from ``store``, per language.
 
     kinds: caption kinds to query with (default human, as ``fit`` reports; None: all). A
-    model with a trainable text side tokenises the captions with its own tokenizer. Never use
-    the test split to choose a model.
+    model with a trainable text side tokenises the captions with its own tokenizer. Videos
+    of an evaluation split without features are an error unless ``allow_missing_videos``.
+    Never use the test split to choose a model.
     """
     device = torch.device(device) if device else next(model.parameters()).device
-    data = split_for_model(model, dataset, store, split, langs=langs, kinds=kinds, ml_store=ml_store)
+    data = split_for_model(model, dataset, store, split, langs=langs, kinds=kinds, ml_store=ml_store,
+                           allow_missing_videos=allow_missing_videos)
     return evaluate_split(model, data, langs=langs, device=device, bootstrap=bootstrap, seed=seed)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from mvkit._setup import setup
+from mvkit.io import ensure_writable_dir
 from mvkit.models.factory import create_model, model_config, model_streams
 from mvkit.models.fusion import RetrievalModel
 from mvkit.train import ddp
@@ -32,7 +33,7 @@ from mvkit.train.checkpoint import (
     save_training_state,
     save_weights,
 )
-from mvkit.train.data import SplitData, build_split
+from mvkit.train.data import SplitData, build_split, check_missing_videos, missing_videos
 from mvkit.train.evaluate import SELECTION_CRITERION, evaluate_split, selection_score
 from mvkit.train.objectives import Objective, StepInput, TrainContext, create_objective
 from mvkit.train.record import RunRecord
@@ -40,7 +41,7 @@ from mvkit.train.sampler import UniqueVideoBatchSampler
 from mvkit.train.schedule import WarmupCosine
 
 # Config fields that may differ between a killed run and its resumption.
-_RESUME_FREE = {"resume", "device", "threads", "out", "eval_test", "bootstrap"}
+_RESUME_FREE = {"resume", "device", "threads", "out", "eval_test", "bootstrap", "allow_missing_videos"}
 
 
 @dataclass
@@ -67,6 +68,8 @@ class TrainConfig:
     heads on a busy CPU are fastest with 1). standardize: centre and scale the frozen input
     features per dimension with statistics of the training split (stored in the model),
     which matters for anisotropic encoders.
+    allow_missing_videos: evaluate on the test videos the store has when some have no
+    features (recorded in the run record's protocol); by default that is an error.
     """
 
     data: str = ""
@@ -102,6 +105,7 @@ class TrainConfig:
     bootstrap: int = 1000
     eval_test: bool = True
     resume: bool = False
+    allow_missing_videos: bool = False
 
     def __post_init__(self) -> None:
         from mvkit.models.text_encoders import TEXT_ENCODERS
@@ -212,6 +216,8 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     cfg = config
     device = setup(cfg.seed, cfg.device)
     rank, world = ddp.init_from_env(device)
+    if cfg.out and rank == 0:   # a read-only or full --out fails now, not after the first epoch
+        ensure_writable_dir(cfg.out)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
         torch.cuda.set_device(device)
@@ -219,6 +225,9 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     store = store if store is not None else _open(cfg.store, "store")
     if ml_store is None and cfg.ml_store:
         ml_store = _open(cfg.ml_store, "store")
+    if cfg.eval_test and not cfg.allow_missing_videos:   # say it before training, not after
+        check_missing_videos("test", missing_videos(dataset, store, "test"), len(dataset.subset("test").videos),
+                             str(getattr(store, "path", "the feature store")))
 
     mcfg = model_config(cfg.head, **cfg.model_overrides)
     dual = bool(mcfg.get("text", {}).get("dual", False))
@@ -348,7 +357,8 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     test_info: dict[str, Any] = {}
     tt_res: dict[str, Any] = {}
     if cfg.eval_test:
-        test = build_split(dataset, store, "test", streams, langs=eval_langs, kinds=cfg.eval_kinds, **load_kw)
+        test = build_split(dataset, store, "test", streams, langs=eval_langs, kinds=cfg.eval_kinds,
+                           allow_missing_videos=cfg.allow_missing_videos, **load_kw)
         if dual and text_module is None and test.ml_text is None:
             test.ml_text = test.text
         test_res = evaluate_split(model, test, langs=eval_langs, device=device, bootstrap=cfg.bootstrap,
@@ -371,6 +381,8 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
             "t2v": Protocol("test" if cfg.eval_test else "val", "t2v", selection_split="val", dataset=dataset.name).to_dict(),
             "v2t": Protocol("test" if cfg.eval_test else "val", "v2t", selection_split="val", dataset=dataset.name).to_dict(),
             "t2v_gallery": "all videos of the split with features",
+            "missing_videos": {"allowed": cfg.allow_missing_videos, "test_without_features": test_info.get("skipped", 0),
+                               "policy": "error on test unless allowed; train/val: left out with a warning"},
             "v2t_queries": "videos with at least one caption in the language",
             "ci": {"level": 0.95, "method": "bootstrap over queries", "n": cfg.bootstrap},
             "text_encoder": _text_description(model),

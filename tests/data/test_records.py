@@ -34,3 +34,24 @@ def test_normalize_lang_aliases_and_errors():
     assert normalize_lang("cz") == "cs" and normalize_lang("chCap".replace("Cap", "")) == "zh"
     with pytest.raises(ValueError, match="x.csv: unknown language code 'xx'"):
         normalize_lang("xx", source="x.csv")
+
+
+def test_language_names_and_the_script_check():
+    import warnings
+
+    from mvkit.data.languages import script_mismatch
+    from mvkit.data.readers.common import warn_scripts
+    assert normalize_lang("Marathi") == "mr" and normalize_lang("tamil") == "ta" and normalize_lang("chinese") == "zh"
+    cases = [("a man walks", "en", None), ("एक माणूस चालत आहे", "en", "Deva"), ("a man walks", "mr", "Latn"),
+             ("一个男人在走路 NBA", "zh", None), ("человек идёт", "en", "Cyrl"), ("người đàn ông", "vi", None),
+             ("ஒரு மனிதன்", "ta", None), ("ஒரு மனிதன்", "hi", "Taml"), ("猫がいる", "ja", None), ("123 !!", "hi", None)]
+    assert [script_mismatch(t, l) for t, l, _ in cases] == [want for _, _, want in cases]
+    caps = [CaptionRecord(f"c{i}", "a", lang, text) for i, (text, lang, _) in enumerate(cases)]
+    with pytest.warns(UserWarning, match=r"fixture.json: 4 caption\(s\) are not written in the script of their "
+                                         r"declared language \(\{'en -> Devanagari': 1, 'mr -> Latin': 1, "
+                                         r"'en -> Cyrillic': 1, 'hi -> Tamil': 1\}; e.g. \['c1', 'c2', 'c4', 'c7'\]"):
+        counts = warn_scripts(caps, "fixture.json")
+    assert counts == {"en -> Devanagari": 1, "mr -> Latin": 1, "en -> Cyrillic": 1, "hi -> Tamil": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_scripts([c for c, (_, _, want) in zip(caps, cases) if want is None], "ok.json") == {}

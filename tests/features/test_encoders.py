@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 
 import numpy as np
 import open_clip
@@ -220,3 +221,23 @@ def test_pack_captions_hand_case_and_packed_features_equal_unpacked(tiny_enc):
         packed = tm(tok)
         tm.packable = False
         assert torch.allclose(packed, tm(tok), atol=1e-5)
+
+
+def test_a_truncated_or_corrupt_checkpoint_is_named_for_every_backbone(tiny_clip_name, tiny_enc, tmp_path):
+    from safetensors.torch import save_file
+
+    from mvkit.backbone import ASSET_DIR, CLIP_WEIGHTS
+    good = tmp_path / "good.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny_enc.clip.state_dict().items()}, str(good))
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a checkpoint")
+    shipped = (ASSET_DIR / CLIP_WEIGHTS).read_bytes()
+    tiny_truncated = tmp_path / "tiny.safetensors"
+    tiny_truncated.write_bytes(shipped[: len(shipped) // 3])
+    for model, ckpt in [(tiny_clip_name, truncated), (tiny_clip_name, junk), ("mvkit-tiny", tiny_truncated),
+                        ("mvkit-tiny", junk)]:
+        with pytest.raises(ValueError, match=re.escape(str(ckpt))) as err:   # a ValueError naming the file
+            create_encoder(model, str(ckpt), device="cpu")
+        assert "SafetensorError" not in type(err.value).__name__

@@ -232,3 +232,55 @@ def test_float16_store_reads_back_as_float32(full_store, toy_world, tmp_path):
         np.testing.assert_allclose(a, full_store.frames(vid, "appearance"), rtol=1e-3, atol=1e-3)
     with pytest.raises(KeyError, match="no stream 'depth'"):
         store.has("v00", "depth")
+
+
+def test_disk_full_mid_extraction_names_the_file_and_resumes_to_the_same_bytes(full_store, toy_world, tmp_path,
+                                                                                 monkeypatch):
+    import errno
+
+    real_save, calls = np.save, []
+
+    def full_disk(fh, arr):   # the 4th array written (shard 1's first stream; 3 streams a shard) fails
+        calls.append(1)
+        if len(calls) == 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(fh, arr)
+
+    out = tmp_path / "store"
+    monkeypatch.setattr(np, "save", full_disk)
+    with pytest.raises(OSError, match="No space left on device") as err:
+        extract_features(toy_world, FakeEncoder(), out, num_frames=4, batch_size=2,
+                         num_workers=0, videos_per_shard=4, progress=False)
+    assert err.value.errno == errno.ENOSPC and err.value.filename.endswith("appearance.npy")
+    assert "/shards/.tmp-00001-" in err.value.filename
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["00000"]   # no half shard left behind
+    monkeypatch.setattr(np, "save", real_save)
+    extract_features(toy_world, FakeEncoder(), out, num_frames=4, batch_size=2,
+                     num_workers=0, videos_per_shard=4, progress=False)
+    assert store_bytes(out) == store_bytes(full_store.path)
+
+
+def test_store_folders_get_the_usual_permissions(full_store):
+    import os
+    import stat
+    mask = os.umask(0)
+    os.umask(mask)
+    for d in [full_store.path / "shards" / "00000", full_store.path / "shards" / "00002"]:
+        assert stat.S_IMODE(d.stat().st_mode) == 0o777 & ~mask      # not mkdtemp's 0700
+    assert stat.S_IMODE((full_store.path / "shards" / "00000" / "appearance.npy").stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_record_that_promises_sound_without_an_audio_stream_is_reported(toy_world, tmp_path):
+    import dataclasses
+
+    from mvkit.data.records import RetrievalDataset
+    from mvkit.io import read_json
+    keep = ["v00", "v02", "v05", "v06"]                       # v02 and v05 were written without audio
+    videos = [dataclasses.replace(v, has_audio=v.video_id != "v06") for v in toy_world.videos if v.video_id in keep]
+    ds = RetrievalDataset("toy", toy_world.root, videos, [c for c in toy_world.captions if c.video_id in keep])
+    store = extract_features(ds, FakeEncoder(), tmp_path / "s", num_frames=4, batch_size=2, num_workers=0,
+                             videos_per_shard=2, progress=False)
+    assert store.audio_missing == ["v02", "v05"]
+    report = read_json(tmp_path / "s" / "report.json")
+    assert report["n_audio_missing"] == 2 and sorted(report["audio_missing"]) == ["v02", "v05"]
+    assert "no audio stream" in report["audio_missing"]["v02"]

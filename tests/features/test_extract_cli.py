@@ -95,3 +95,24 @@ def test_new_weights_never_reuse_or_overwrite_old_features(fakes, toy_world, tmp
     extract.ensure_dataset_store(toy_world, out, "fake", "1", num_frames=4, num_workers=0, progress=False)
     with pytest.raises(ProvenanceMismatch, match="weights_sha256"):
         extract.ensure_dataset_store(toy_world, out, "fake", "2", num_frames=4, progress=False)
+
+
+def test_cli_write_failures_are_one_line_naming_path_and_cause(fakes, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from mvkit.cli import main as mvkit_main
+    from mvkit.features.store import StoreWriter
+
+    def full_disk(self, k, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path / "shards" / f".tmp-{k:05d}-x"))
+
+    monkeypatch.setattr(StoreWriter, "write_shard", full_disk)
+    out = tmp_path / "s"
+    assert mvkit_main(["extract", "--data", "x", "--encoder", "fake", "--out", str(out), "--frames", "4",
+                       "--workers", "0"]) == 1
+    err = capsys.readouterr().err          # (the progress bar writes to stderr too)
+    assert err.endswith(f"\nmvkit extract: {out}/shards/.tmp-00000-x: no space left on device\n")
+    assert "Traceback" not in err
+    (tmp_path / "file").write_text("")
+    assert mvkit_main(["extract", "--data", "x", "--encoder", "fake", "--out", str(tmp_path / "file" / "s")]) == 1
+    assert capsys.readouterr().err.startswith(f"mvkit extract: {tmp_path / 'file' / 's'}")

@@ -36,10 +36,14 @@ def tied_case(seed, q=37, g=23, max_pos=4):
     return sim, mask
 
 
-@pytest.fixture(params=[True, False], ids=["numpy-path", "torch-path"])
+@pytest.fixture(params=["numba", "numpy", "torch"], ids=["numba-path", "numpy-path", "torch-path"])
 def backend(request, monkeypatch):
-    """Run each test through the CPU NumPy counting and the torch (CUDA-style) counting."""
-    monkeypatch.setattr(ranks_mod, "_NUMPY_ON_CPU", request.param)
+    """Run each test through the CPU counting (compiled with numba, or NumPy passes) and the torch
+    (CUDA-style) counting."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(ranks_mod, "_NUMPY_ON_CPU", request.param != "torch")
+    monkeypatch.setattr(ranks_mod, "_USE_NUMBA", request.param == "numba")
 
 
 def test_hand_computed_single_positive(backend):
@@ -242,3 +246,153 @@ def test_model_outputs_with_grad_are_fine():
         text_video_ranks(torch.rand(0, 4), video, torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="temperature"):
         text_video_ranks(text, video, cap, normalization="dual_softmax", temperature=0)
+
+
+# ---- one similarity pass for both directions -------------------------------------------------
+def two_pass_reference(text, video, cap, ties, chunk):
+    """The direct count, one pass per direction (what text_video_ranks did before one-pass)."""
+    text, video, cap = (torch.as_tensor(np.asarray(x)) for x in (text, video, cap))
+    counts = torch.bincount(cap, minlength=len(video))
+    rows = chunk or 1000
+    return ranks_mod._two_pass(text, video, cap, counts, rows, rows, ties, None, "none", 0.01)
+
+
+def multi_caption_case(seed, kind):
+    """Several captions per video, heavy ties (integer / coarse grid) or continuous scores."""
+    rng = np.random.default_rng(seed)
+    v = int(rng.integers(3, 15))
+    q = v + int(rng.integers(0, 3 * v))
+    d = int(rng.integers(1, 6))
+    if kind == "int":
+        text, video = rng.integers(-1, 2, size=(q, d)), rng.integers(-1, 2, size=(v, d))
+    elif kind == "grid":      # float32 values on a coarse grid: exact products, many exact ties
+        text = (rng.integers(-2, 3, size=(q, d)) / 4).astype(np.float32)
+        video = (rng.integers(-2, 3, size=(v, d)) / 4).astype(np.float32)
+    else:
+        text, video = rng.standard_normal((q, d)).astype(np.float32), rng.standard_normal((v, d)).astype(np.float32)
+    text[rng.integers(0, q, size=q // 4)] = text[0]    # duplicate captions across videos
+    cap = np.concatenate([np.arange(v), rng.integers(0, v, size=q - v)])
+    rng.shuffle(cap)
+    return text, video, cap
+
+
+@pytest.mark.parametrize("kind", ["int", "grid", "normal"])
+@pytest.mark.parametrize("ties", ["pessimistic", "optimistic"])
+def test_one_pass_equals_the_two_pass_count(kind, ties, backend):
+    """Same ranks as one pass per direction; exactly the brute force where arithmetic is exact.
+
+    With continuous scores v2t near-ties are decided by float64 dot products (duplicate
+    captions tie exactly), so v2t is compared with the float64 brute force there.
+    """
+    for seed in range(8):
+        text, video, cap = multi_caption_case(seed, kind)
+        sim = text.astype(np.float64) @ video.astype(np.float64).T
+        mask = cap[:, None] == np.arange(len(video))[None, :]
+        ref_v2t64 = brute_ranks(sim.T, mask.T, ties)
+        for chunk in (1, 4, None):
+            ref_t2v, ref_v2t = two_pass_reference(text, video, cap, ties, chunk)
+            t2v, v2t = text_video_ranks(text, video, cap, chunk_size=chunk, ties=ties)
+            assert t2v.tolist() == ref_t2v.tolist()
+            assert v2t.tolist() == (ref_v2t.tolist() if kind != "normal" else ref_v2t64)
+        if kind != "normal":        # exact arithmetic: the brute-force loops agree too
+            assert t2v.tolist() == brute_ranks(sim, mask, ties) and v2t.tolist() == ref_v2t64
+
+
+def test_duplicate_captions_tie_exactly_in_v2t():
+    """A copy of a video's best caption under another video is a tie (pessimistic: counted ahead)."""
+    rng = np.random.default_rng(0)
+    video = rng.standard_normal((6, 5)).astype(np.float32)
+    text = rng.standard_normal((12, 5)).astype(np.float32)
+    cap = np.arange(12) % 6
+    text[7] = text[0] = video[0] * 3          # caption 0 (video 0) and caption 7 (video 1) are identical
+    _, v2t = text_video_ranks(text, video, cap, chunk_size=4)
+    _, v2t_opt = text_video_ranks(text, video, cap, chunk_size=4, ties="optimistic")
+    assert v2t[0] == 2 and v2t_opt[0] == 1
+
+
+def test_one_pass_recounts_videos_whose_band_overflows(monkeypatch, backend):
+    calls = []
+    real = ranks_mod._v2t_exact
+    monkeypatch.setattr(ranks_mod, "_v2t_exact", lambda *a: calls.append(len(a[4])) or real(*a))
+    text, video = np.zeros((12, 3), np.float32), np.zeros((4, 3), np.float32)   # a constant model
+    cap = np.arange(12) % 4
+    t2v, v2t = text_video_ranks(text, video, cap)
+    assert t2v.tolist() == [4] * 12 and v2t.tolist() == [12 - 3 + 1] * 4 and calls == []
+    t2v, v2t = text_video_ranks(text, video, cap, ties="optimistic")
+    assert t2v.tolist() == [1] * 12 and v2t.tolist() == [1] * 4
+    monkeypatch.setattr(ranks_mod, "_BAND_MAX", 5)
+    for ties in ("pessimistic", "optimistic"):
+        calls.clear()
+        t2v, v2t = text_video_ranks(text, video, cap, chunk_size=2, ties=ties)
+        assert v2t.tolist() == ([10] * 4 if ties == "pessimistic" else [1] * 4) and calls and calls[0] > 0
+    text, video, cap = multi_caption_case(3, "grid")
+    got = text_video_ranks(text, video, cap, chunk_size=2)
+    assert got[1].tolist() == two_pass_reference(text, video, cap, "pessimistic", 2)[1].tolist()
+
+
+def test_one_pass_is_used_for_dot_products_only(monkeypatch):
+    used = []
+    real = ranks_mod._two_pass
+    monkeypatch.setattr(ranks_mod, "_two_pass", lambda *a, **k: used.append("two") or real(*a, **k))
+    text, video, cap = multi_caption_case(0, "normal")
+    text_video_ranks(text, video, cap)
+    assert used == []
+    text_video_ranks(text, video, cap, sim_fn=lambda t, v: t @ v.T)
+    text_video_ranks(torch.from_numpy(text).half(), torch.from_numpy(video).half(), cap)
+    assert used == ["two", "two"]
+
+
+def test_infinite_values_are_refused(backend):
+    sim = torch.rand(4, 5)
+    sim[1, 2] = float("inf")
+    with pytest.raises(ValueError, match=r"sim contains 1 infinite value\(s\); first at \(row 1, col 2\)"):
+        ranks(sim, torch.zeros(4, dtype=torch.long))
+    sim[3, 0] = float("-inf")
+    sim[0, 4] = float("nan")
+    with pytest.raises(ValueError, match=r"sim contains 1 NaN and 2 infinite value\(s\); first at \(row 0, col 4\)"):
+        ranks(sim.numpy(), np.zeros(4, dtype=np.int64), chunk_size=1)
+    text, video = torch.rand(4, 3), torch.rand(2, 3)
+    video[1, 0] = float("-inf")
+    with pytest.raises(ValueError, match=r"video_emb contains 1 infinite value\(s\); first at \(row 1, col 0\)"):
+        text_video_ranks(text, video, torch.tensor([0, 1, 0, 1]))
+
+    def inf_head(t, v):   # a head whose similarity overflows for the second video
+        s = t @ v.T
+        s[:, 1:] = float("inf")
+        return s
+    with pytest.raises(ValueError, match=r"similarities of captions 0\.\.3 .* contains 4 infinite value"):
+        text_video_ranks(torch.rand(4, 3), torch.rand(2, 3), torch.tensor([0, 1, 0, 1]), sim_fn=inf_head)
+
+
+def test_width_mismatch_and_sim_fn_shape_are_clear_errors():
+    with pytest.raises(ValueError, match=r"text_emb has width 3 but video_emb has width 4: the default similarity "
+                                         r"is a dot product"):
+        text_video_ranks(torch.rand(4, 3), torch.rand(2, 4), torch.tensor([0, 1, 0, 1]))
+    with pytest.raises(ValueError, match=r"sim_fn\(text\[0:4\], video\) returned shape \(2, 4\), expected \(4, 2\) "
+                                         r"= \(captions in the chunk, videos\)"):
+        text_video_ranks(torch.rand(4, 3), torch.rand(2, 4), torch.tensor([0, 1, 0, 1]),
+                         sim_fn=lambda t, v: torch.rand(2, 4))
+    w = torch.rand(3, 4)     # a width-changing head with a sim_fn of the right shape is fine
+
+    def bad_video_pass(t, v):     # right shape for caption chunks, wrong one for video chunks
+        return (t @ w) @ v.T if len(v) == 2 else torch.rand(len(t), 3)
+    with pytest.raises(ValueError, match=r"sim_fn\(text, video\[0:1\]\) returned shape \(4, 3\), expected \(4, 1\)"):
+        text_video_ranks(torch.rand(4, 3), torch.rand(2, 4), torch.tensor([0, 1, 0, 1]), chunk_size=1,
+                         sim_fn=bad_video_pass)
+    t2v, _ = text_video_ranks(torch.rand(4, 3), torch.rand(2, 4), torch.tensor([0, 1, 0, 1]),
+                              sim_fn=lambda t, v: (t @ w) @ v.T)
+    assert t2v.shape == (4,)
+
+
+def test_one_pass_memory_stays_a_few_chunks(monkeypatch):
+    """Many chunks, one thread: the extra memory must not grow with the number of chunks.
+
+    (A fresh score block per chunk among the counting's small allocations once fragmented
+    the heap until the process held about the whole matrix.)
+    """
+    from mvkit.bench.metrics_bench import PeakRSS, _embeddings
+    monkeypatch.setattr(ranks_mod, "_DOT_CHUNK_ELEMENTS", 1 << 18)     # 1 MB chunks
+    text, video, cap = _embeddings(4000, 128, 0)                       # full matrix: 64 MB
+    with PeakRSS() as mem:
+        text_video_ranks(text, video, cap)
+    assert mem.added < 32e6

@@ -49,3 +49,29 @@ def test_cli_rejects_bad_json(tmp_path):
     import pytest
     with pytest.raises(SystemExit, match="--loss-kwargs is not valid JSON"):
         mvkit_main(["train", "--data", "x", "--store", "y", "--out", str(tmp_path), "--loss-kwargs", "{bad"])
+
+
+def test_cli_write_problems_are_one_line_and_out_is_checked_before_training(tmp_path, monkeypatch, capsys):
+    import errno
+
+    ds, store = make_world(n_videos=40)
+    _write_store(store, tmp_path / "store")
+    real_open = trainer_mod._open
+    monkeypatch.setattr(trainer_mod, "_open", lambda p, what: ds if what == "data" else real_open(p, what))
+    epochs = []
+    monkeypatch.setattr(trainer_mod, "evaluate_split", lambda *a, **k: epochs.append(1) or {})
+    (tmp_path / "a-file").write_text("")
+    argv = ["train", "--data", "world", "--store", str(tmp_path / "store"), "--epochs", "1", "--batch-size", "8",
+            "--langs", "en", "--out", str(tmp_path / "a-file" / "run")]
+    assert mvkit_main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mvkit train: {tmp_path / 'a-file'}") and err.count("\n") == 1 and epochs == []
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer_mod, "_open", lambda p, what: ds if what == "data" else real_open(p, what))
+
+    def full_disk(path, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(trainer_mod, "save_training_state", full_disk)
+    argv[-1] = str(tmp_path / "run")
+    assert mvkit_main(argv) == 1
+    assert capsys.readouterr().err == f"mvkit train: {tmp_path / 'run' / 'last.safetensors'}: no space left on device\n"

@@ -169,8 +169,10 @@ def test_dual_text_training_and_train_select(world):
 
 
 def test_skipped_videos_are_left_out_and_counted():
+    from mvkit.train.data import MissingVideosWarning
     ds, store = make_world(skip=3)
-    rec = fit(TrainConfig(epochs=1, **{**FAST, "bootstrap": 0}), dataset=ds, store=store)
+    with pytest.warns(MissingVideosWarning, match=r"3 of the 36 'train' videos have no features: 'v000' \(corrupt\)"):
+        rec = fit(TrainConfig(epochs=1, **{**FAST, "bootstrap": 0}), dataset=ds, store=store)
     assert rec.data["train"]["skipped"] == 3 and rec.data["train"]["videos"] == 36 - 3
 
 
@@ -232,3 +234,44 @@ def test_standardize_uses_training_split_statistics(world):
     assert np.allclose(rec.model.text.norm.mean.numpy(), np.stack([rows[c] for c in caps]).mean(0), atol=1e-5)
     raw = fit(TrainConfig(epochs=1, standardize=False, **{**FAST, "bootstrap": 0}), dataset=ds, store=store)
     assert torch.equal(raw.model.video_norms["appearance"].mean, torch.zeros(16))
+
+
+def _without(store, vids):
+    """The store with some videos' features gone, as after a corrupt download (named in ``skipped``)."""
+    import copy
+    s = copy.copy(store)
+    s._frames = {v: f for v, f in store._frames.items() if v not in vids}
+    s.video_ids = list(s._frames)
+    s.skipped = {**store.skipped, **{v: "truncated: moov atom not found" for v in vids}}
+    return s
+
+
+def test_missing_test_videos_are_an_error_unless_allowed_and_then_recorded(world):
+    from mvkit.train.data import MissingVideosWarning, build_split
+    ds, store = world
+    short = _without(store, ["v050", "v051", "v003"])
+    with pytest.raises(ValueError, match=r"fake-store: 2 of the 12 'test' videos have no features: 'v050' "
+                                         r"\(truncated: moov atom not found\), 'v051' .* allow_missing_videos=True"):
+        build_split(ds, short, "test", ["appearance"])
+    with pytest.warns(MissingVideosWarning, match=r"2 of the 12 'test' videos have no features.*evaluated on the "
+                                                  r"videos there are"):
+        assert len(build_split(ds, short, "test", ["appearance"], allow_missing_videos=True).video_ids) == 10
+    with pytest.warns(MissingVideosWarning, match=r"1 of the 36 'train' videos have no features: 'v003'.*left out"):
+        assert len(build_split(ds, short, "train", ["appearance"]).video_ids) == 35
+    with pytest.raises(ValueError, match=r"fake-store: 2 of the 12 'test' videos"):     # before any training
+        fit(TrainConfig(epochs=1, **{**FAST, "bootstrap": 0}), dataset=ds, store=short)
+    with pytest.warns(MissingVideosWarning):
+        rec = fit(TrainConfig(epochs=1, allow_missing_videos=True, **{**FAST, "bootstrap": 0}), dataset=ds, store=short)
+    assert rec.protocol["missing_videos"]["allowed"] is True and rec.protocol["missing_videos"]["test_without_features"] == 2
+    assert rec.data["test"] == {"videos": 10, "captions": rec.data["test"]["captions"], "skipped": 2}
+    with pytest.raises(ValueError, match="2 of the 12 'test' videos"):
+        evaluate(rec.model, ds, short, "test", bootstrap=0)
+
+
+def test_the_test_gallery_is_checked_before_the_first_epoch(world, monkeypatch):
+    ds, store = world
+    epochs = []
+    monkeypatch.setattr(trainer_mod, "evaluate_split", lambda *a, **k: epochs.append(1) or {})
+    with pytest.raises(ValueError, match="1 of the 12 'test' videos"):
+        fit(TrainConfig(epochs=1, **{**FAST, "bootstrap": 0}), dataset=ds, store=_without(store, ["v055"]))
+    assert epochs == []

@@ -13,7 +13,7 @@ import json
 import random
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from mvkit.data.records import CaptionRecord
@@ -47,6 +47,10 @@ def read_text(path: Path) -> str:
         raise FileNotFoundError(f"{path}: file not found") from None
     except OSError as e:
         raise OSError(f"{path}: unreadable ({e.strerror or e})") from None
+    from mvkit.data.pickles import looks_like_pickle
+    if looks_like_pickle(data[:2]):
+        raise ValueError(f"{path}: this is a Python pickle, not text; mvkit never reads a pickle as text "
+                         f"(name it .pkl or .pickle and pass allow_pickle=True to a reader that takes pickles)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -106,17 +110,67 @@ def drop_empty(captions: list[CaptionRecord], source: Path | str,
     return [c for c in captions if id(c) not in drop]
 
 
-def carve_val(train_ids: Iterable[str], n_val: int, seed: int) -> tuple[list[str], list[str]]:
+def carve_val(train_ids: Iterable[str], n_val: int, seed: int,
+              source: Path | str = "") -> tuple[list[str], list[str]]:
     """Split a seeded validation set off the training ids; same seed, same split.
 
     Used where a release has no validation split, so model selection never touches
-    test. Ids are sorted first so the carve does not depend on file order.
+    test. Ids are sorted first so the carve does not depend on file order. ``n_val=0``
+    carves nothing (evaluation-only or "no val" setups); errors name ``source``.
     """
     ids = sorted(set(train_ids))
-    if not 0 <= n_val < len(ids):
-        raise ValueError(f"cannot carve {n_val} validation videos from {len(ids)} training videos")
+    if n_val == 0:
+        return ids, []
+    if not 0 < n_val < len(ids):
+        where = f"{source}: " if source else ""
+        raise ValueError(f"{where}cannot carve {n_val} validation videos from {len(ids)} training videos "
+                         f"(pass a smaller val_size, or val_size=0 for no validation split)")
     val = set(random.Random(seed).sample(ids, n_val))
     return [i for i in ids if i not in val], sorted(val)
+
+
+def val_policy(split_of: dict[str, str], val_size: int, seed: int, source: Path | str) -> str:
+    """Carve ``val`` from ``train`` in ``split_of`` (in place) when the release has none.
+
+    Returns the sentence the dataset's ``meta["val"]`` records: a seeded carve, "none"
+    for an evaluation-only release (no training split at all), or the release's own val.
+    """
+    splits = set(split_of.values())
+    if "val" in splits:
+        return "the release's own validation split"
+    if "train" not in splits:
+        return "none: evaluation-only release (no training split)"
+    _, val = carve_val([v for v, s in split_of.items() if s == "train"], val_size, seed, source)
+    split_of.update({v: "val" for v in val})
+    if not val:
+        return "none (val_size=0)"
+    return f"{val_size} videos carved from train with seed {seed}"
+
+
+def warn_scripts(captions: Iterable[CaptionRecord], source: Path | str) -> dict[str, int]:
+    """Warn (with counts) about captions not written in the script of their declared language.
+
+    A cheap regular-expression check per caption (``mvkit.data.languages.script_mismatch``):
+    Devanagari in a caption declared English, Latin in one declared Marathi, ... so a
+    language given wrongly to a reader never passes silently. Returns the counts
+    ``{"<lang> -> <script>": n}`` (empty when everything matches).
+    """
+    from mvkit.data.languages import SCRIPT_NAMES, script_mismatch
+
+    counts: dict[str, int] = defaultdict(int)
+    examples: list[str] = []
+    for c in captions:
+        found = script_mismatch(c.text, c.lang)
+        if found is not None:
+            counts[f"{c.lang} -> {SCRIPT_NAMES.get(found, found)}"] += 1
+            if len(examples) < 5:
+                examples.append(c.caption_id)
+    if counts:
+        total = sum(counts.values())
+        warnings.warn(f"{source}: {total} caption(s) are not written in the script of their declared "
+                      f"language ({dict(counts)}; e.g. {fmt_ids(examples)}). Check the language given to "
+                      f"the reader or the manifest.", DataWarning, stacklevel=3)
+    return dict(counts)
 
 
 def resolve_langs(langs: Iterable[str] | None, available: Sequence[str], source: str) -> list[str]:
@@ -129,3 +183,49 @@ def resolve_langs(langs: Iterable[str] | None, available: Sequence[str], source:
     if missing:
         raise ValueError(f"{source}: languages {missing} not in this dataset; it has {list(available)}")
     return out
+
+
+def read_split_lists(root: Path, files: dict[str, str], noun: str = "video") -> dict[str, str]:
+    """``video id -> split`` from one-id-a-line split lists (those of ``files`` that exist).
+
+    A duplicate inside a list, or an id in two lists, raises naming the file and line.
+    """
+    split_of: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for split, rel in files.items():
+        lp = Path(root) / rel
+        if not lp.is_file():
+            continue
+        lines = [(ln, s.strip()) for ln, s in read_lines(lp)]
+        check_unique(((v, f"line {ln}") for ln, v in lines), f"{noun} ids", lp)
+        for ln, v in lines:
+            if v in split_of:
+                raise ValueError(f"{lp}:{ln}: {noun} {v!r} is already in {where[v]}")
+            split_of[v], where[v] = split, f"{rel} line {ln}"
+    return split_of
+
+
+def pickled_clips(path: Path, allow_pickle: bool, keys: str = "'caption_<lang>'") -> list[dict]:
+    """The clip dicts of a pickled C2KD-style release (a list of dicts with ``id``), ids checked unique."""
+    from mvkit.data.pickles import load_pickle
+
+    data = load_pickle(path, allow_pickle=allow_pickle)
+    if not isinstance(data, list) or not all(isinstance(e, dict) and "id" in e for e in data):
+        raise ValueError(f"{path}: expected a list of dicts with 'id' and {keys} keys")
+    check_unique(((str(e["id"]), f"entry [{i}]") for i, e in enumerate(data)), "clip ids", path)
+    return data
+
+
+def iter_split_clips(paths: dict[str, Path], allow_pickle: bool, split_of: dict[str, str],
+                     keys: str = "'caption_<lang>'") -> Iterator[tuple[str, Path, int, dict]]:
+    """``(split, file, index, clip)`` over the pickled clip lists of several splits.
+
+    Fills ``split_of`` (clip id -> split); a clip in two files raises naming both.
+    """
+    for split, path in paths.items():
+        for i, e in enumerate(pickled_clips(path, allow_pickle, keys)):
+            vid = str(e["id"])
+            if vid in split_of:
+                raise ValueError(f"{path}: clip {vid!r} also appears in the {split_of[vid]} file")
+            split_of[vid] = split
+            yield split, path, i, e

@@ -10,6 +10,8 @@ Files under ``root``:
 Split schemes: ``"9k"`` / ``"7k"`` train on the csv's videos (a seeded ``val`` carved from
 them, since 1k-A has no validation split) and test on 1k-A; ``"full"`` uses the official
 ``split`` field: 6,513 train / 497 val / 2,990 test with all 20 captions per test video.
+``MSRVTT_JSFUSION_test.csv`` alone (no ``MSRVTT_data.json``) loads the 1k-A test for
+evaluation only.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from mvkit.data.readers.common import (
     read_csv,
     read_json,
     require_file,
+    warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
@@ -63,6 +66,29 @@ def _read_id_csv(path: Path, known: dict[str, dict]) -> list[str]:
     return [r["video_id"] for _, r in rows]
 
 
+def _test_rows(spath: Path, known: dict[str, dict] | None, data_json: str) -> list[tuple[int, dict[str, str]]]:
+    rows = read_csv(spath, ["key", "vid_key", "video_id", "sentence"])
+    check_unique(((r["video_id"], f"line {ln}") for ln, r in rows), "test video ids", spath)
+    if known is not None:
+        unknown = [f"{r['video_id']} (line {ln})" for ln, r in rows if r["video_id"] not in known]
+        if unknown:
+            raise ValueError(f"{spath}: video ids not in {data_json}: {fmt_ids(unknown)}")
+    return rows
+
+
+def _test_only(root: Path, spath: Path, video_dir: str, split_scheme: str) -> RetrievalDataset:
+    """The 1k-A test file alone: an evaluation-only dataset (one caption per video)."""
+    rows = _test_rows(spath, None, "")
+    caps = drop_empty([CaptionRecord(f"{r['video_id']}#jsfusion", r["video_id"], "en", r["sentence"])
+                       for _, r in rows], spath, {f"{r['video_id']}#jsfusion": f"{spath.name} line {ln}"
+                                                  for ln, r in rows})
+    warn_scripts(caps, spath)
+    videos = [VideoRecord(r["video_id"], f"{video_dir}/{r['video_id']}.mp4", "test") for _, r in rows]
+    meta = {"split_scheme": split_scheme, "test_protocol": "1k-A (JSFusion), 1 caption per video",
+            "val": "none: evaluation-only (MSRVTT_data.json not present)"}
+    return RetrievalDataset(f"msrvtt-{split_scheme}", root, videos, caps, meta=meta, source=str(spath))
+
+
 def _duration(v: dict) -> float | None:
     try:
         return float(v["end time"]) - float(v["start time"])
@@ -88,6 +114,8 @@ def read_msrvtt(
     root = Path(root)
     if split_scheme not in SCHEMES:
         raise ValueError(f"unknown MSR-VTT split_scheme {split_scheme!r}; choose one of {SCHEMES}")
+    if not (root / data_json).exists() and split_scheme != "full" and (root / test_csv).is_file():
+        return _test_only(root, root / test_csv, video_dir, split_scheme)
     dpath = require_file(root, data_json)
     by_id, sents = _read_data_json(dpath)
     where = {}
@@ -104,15 +132,11 @@ def read_msrvtt(
         tpath = require_file(root, f"MSRVTT_train.{split_scheme}.csv", "training list")
         train_ids = _read_id_csv(tpath, by_id)
         spath = require_file(root, test_csv, "1k-A test file")
-        rows = read_csv(spath, ["key", "vid_key", "video_id", "sentence"])
-        check_unique(((r["video_id"], f"line {ln}") for ln, r in rows), "test video ids", spath)
-        unknown = [f"{r['video_id']} (line {ln})" for ln, r in rows if r["video_id"] not in by_id]
-        if unknown:
-            raise ValueError(f"{spath}: video ids not in {data_json}: {fmt_ids(unknown)}")
+        rows = _test_rows(spath, by_id, data_json)
         overlap = sorted(set(train_ids) & {r["video_id"] for _, r in rows})
         if overlap:
             raise ValueError(f"{tpath} and {spath} share videos: {fmt_ids(overlap)}")
-        train, val = carve_val(train_ids, val_size, seed)
+        train, val = carve_val(train_ids, val_size, seed, tpath)
         split_of.update({v: "train" for v in train})
         split_of.update({v: "val" for v in val})
         for ln, r in rows:
@@ -133,4 +157,5 @@ def read_msrvtt(
             where[cid] = w
             caps.append(CaptionRecord(cid, vid, "en", str(s["caption"])))
     caps = drop_empty(caps + test_caps, root, where)
+    warn_scripts(caps, dpath)
     return RetrievalDataset(f"msrvtt-{split_scheme}", root, videos, caps, meta=meta, source=str(dpath))

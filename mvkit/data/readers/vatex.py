@@ -5,7 +5,8 @@ Official json files are lists of ``{"videoID": "<ytid>_<start:06d>_<end:06d>",
 Retrieval work (HGR, hybrid space, the CCR papers) trains on the 25,991 training clips
 and splits the 3,000 official validation clips into 1,500 val + 1,500 test; pass the
 published lists as ``val_test_lists`` for exact comparability, otherwise the split is
-seeded and recorded in ``meta``.
+seeded and recorded in ``meta``. Without the training file (the validation file alone)
+the dataset is evaluation-only.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from mvkit.data.readers.common import (
     read_lines,
     require_file,
     resolve_langs,
+    warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
@@ -59,8 +61,11 @@ def read_vatex(
     """Read VATEX train + official validation (split into val/test) for ``langs`` (en, zh)."""
     root = Path(root)
     langs = resolve_langs(langs, ["en", "zh"], str(root))
-    tpath, vpath = require_file(root, train_json), require_file(root, val_json)
-    train, official_val = _read_entries(tpath), _read_entries(vpath)
+    tpath = root / train_json
+    vpath = require_file(root, val_json, "annotation file" if tpath.is_file() else
+                         f"annotation file (nor {train_json})")
+    train = _read_entries(tpath) if tpath.is_file() else []
+    official_val = _read_entries(vpath)
     split_of = {e["videoID"]: "train" for _, e in train}
     both = sorted(set(split_of) & {e["videoID"] for _, e in official_val})
     if both:
@@ -87,6 +92,8 @@ def read_vatex(
         v = set(random.Random(seed).sample(val_ids, n_val))
         split_of.update({i: ("val" if i in v else "test") for i in val_ids})
         how = f"official validation split seeded (seed {seed}): {n_val} val, {len(val_ids) - n_val} test"
+    if not train:
+        how += f"; evaluation-only ({tpath.name} not present)"
     entries = train + [(w, e) for w, e in official_val if e["videoID"] in split_of]
     if public_test_json:
         ppath = require_file(root, public_test_json)
@@ -110,10 +117,11 @@ def read_vatex(
                 where[cid] = w
                 caps.append(CaptionRecord(cid, vid, lang, str(t)))
     caps = drop_empty(caps, root, where)
+    warn_scripts(caps, root)
     videos = []
     for vid, split in sorted(split_of.items()):
         m = VIDEO_ID.match(vid)
         videos.append(VideoRecord(vid, f"{video_dir}/{vid}.mp4", split,
                                   float(int(m["end"]) - int(m["start"]))))
     return RetrievalDataset("vatex", root, videos, caps, meta={"splits": how, "languages": langs},
-                            source=str(tpath))
+                            source=str(tpath if train else vpath))

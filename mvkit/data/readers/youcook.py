@@ -5,32 +5,25 @@
 zh, ru, vi, es, en, ja, plus feature arrays that mvkit ignores. Translations were made
 by machine from English, so non-English captions are ``machine-translated`` with
 ``source_id`` the English caption. YouCook2's validation clips are the test set (its test
-annotations are not public); a seeded ``val`` is carved from train.
+annotations are not public); a seeded ``val`` is carved from train. The test file alone
+loads for evaluation; ``.pkl`` and ``.pickle`` need ``allow_pickle=True`` alike.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from mvkit.data.languages import normalize_lang
-from mvkit.data.pickles import load_pickle
 from mvkit.data.readers.common import (
-    carve_val,
-    check_unique,
     drop_empty,
+    iter_split_clips,
     require_file,
     resolve_langs,
+    val_policy,
+    warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
 
 FILES = {"train": "youcook_train_audio_multilingual.pkl", "test": "youcook_val_audio_multilingual.pkl"}
-
-
-def _entries(path: Path, allow_pickle: bool) -> list[dict]:
-    data = load_pickle(path, allow_pickle=allow_pickle)
-    if not isinstance(data, list) or not all(isinstance(e, dict) and "id" in e for e in data):
-        raise ValueError(f"{path}: expected a list of dicts with 'id' and 'caption_<lang>' keys")
-    check_unique(((str(e["id"]), f"entry [{i}]") for i, e in enumerate(data)), "clip ids", path)
-    return data
 
 
 def _captions(path: Path, i: int, e: dict) -> dict[str, str]:
@@ -65,30 +58,27 @@ def read_multi_youcook2(
     split_of: dict[str, str] = {}
     caps, where = [], {}
     available: set[str] | None = None
-    for split, rel in files.items():
-        path = require_file(root, rel)
-        for i, e in enumerate(_entries(path, allow_pickle)):
-            vid = str(e["id"])
-            if vid in split_of:
-                raise ValueError(f"{path}: clip {vid!r} also appears in the {split_of[vid]} file")
-            split_of[vid] = split
-            by_lang = _captions(path, i, e)
-            if available is None:
-                available = set(by_lang)
-            elif set(by_lang) != available:
-                raise ValueError(f"{path}: entry [{i}] (id {vid!r}) has languages {sorted(by_lang)}, "
-                                 f"others have {sorted(available)} (inconsistent language codes)")
-            for lang, text in by_lang.items():
-                cid = f"{vid}#{lang}"
-                where[cid] = f"{path.name} entry [{i}]"
-                mt = lang != "en"
-                caps.append(CaptionRecord(cid, vid, lang, text, kind="machine-translated" if mt else "human",
-                                          source_id=f"{vid}#en" if mt else None))
+    paths = {split: require_file(root, rel) for split, rel in files.items()
+             if split == "test" or (root / rel).is_file() or "test" not in files}
+    for _, path, i, e in iter_split_clips(paths, allow_pickle, split_of):
+        vid = str(e["id"])
+        by_lang = _captions(path, i, e)
+        if available is None:
+            available = set(by_lang)
+        elif set(by_lang) != available:
+            raise ValueError(f"{path}: entry [{i}] (id {vid!r}) has languages {sorted(by_lang)}, "
+                             f"others have {sorted(available)} (inconsistent language codes)")
+        for lang, text in by_lang.items():
+            cid = f"{vid}#{lang}"
+            where[cid] = f"{path.name} entry [{i}]"
+            mt = lang != "en"
+            caps.append(CaptionRecord(cid, vid, lang, text, kind="machine-translated" if mt else "human",
+                                      source_id=f"{vid}#en" if mt else None))
     keep = set(resolve_langs(langs, sorted(available or []), str(root)))
     caps = drop_empty([c for c in caps if c.lang in keep], root, where)
-    _, val = carve_val([v for v, s in split_of.items() if s == "train"], val_size, seed)
-    split_of.update({v: "val" for v in val})
+    warn_scripts(caps, root)
+    val = val_policy(split_of, val_size, seed, paths.get("train", root))
     videos = [VideoRecord(v, f"{video_dir}/{v}.mp4", s) for v, s in sorted(split_of.items())]
     return RetrievalDataset("multi-youcook2", root, videos, caps, source=str(root),
-                            meta={"val": f"{val_size} clips carved from train with seed {seed}",
+                            meta={"val": val, "files": [p.name for p in paths.values()],
                                   "test": "YouCook2 validation clips (test annotations are not public)"})

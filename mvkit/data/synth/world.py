@@ -11,7 +11,6 @@ import multiprocessing as mp
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -32,6 +31,7 @@ from mvkit.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_jsonl,
+    make_temp_dir,
     read_json,
     read_jsonl,
 )
@@ -294,12 +294,17 @@ def load_world(path: str | os.PathLike, partial: bool = False) -> RetrievalDatas
     meta = read_json(meta_path)
     videos = []
     vpath = root / "videos.jsonl"
+    first_line: dict[str, int] = {}
     for n, row in enumerate(read_jsonl(vpath), 1):
         try:
             row["events"] = tuple(tuple(e) for e in row.get("events") or ())
             videos.append(VideoRecord(**row))
         except TypeError as e:
             raise ValueError(f"{vpath}:{n}: bad video record: {e}") from None
+        vid = videos[-1].video_id
+        if vid in first_line:   # name this file, not the caption file the dataset is sourced from
+            raise ValueError(f"{vpath}:{n}: duplicate video id {vid!r} (first at line {first_line[vid]})")
+        first_line[vid] = n
     caps = []
     cpath = root / "captions.jsonl"
     for n, row in enumerate(read_jsonl(cpath), 1):
@@ -352,7 +357,7 @@ def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.Path
     if world_is_complete(final):
         return final
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=base))
+    tmp = make_temp_dir(base, f".{name}.")
     try:
         generate_world(tmp, n_videos, seed, name=name, **kw)
         if final.exists():            # an incomplete leftover, or a concurrent winner

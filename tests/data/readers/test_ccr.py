@@ -10,9 +10,14 @@ ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "msrvtt_cn"
 @pytest.mark.parametrize("tag,expected", [
     ("enc", ("en", "human", None)),
     ("zh", ("zh", "human", None)),
+    ("zhc", ("zh", "human", None)),
     ("enc2zh", ("zh", "machine-translated", "enc")),
     ("enc2zh2enc", ("en", "back-translated", "enc2zh")),
     ("zh2enc", ("en", "machine-translated", "zh")),
+    ("zhc2en", ("en", "machine-translated", "zhc")),
+    ("enc2de", ("de", "machine-translated", "enc")),
+    ("dec2en", ("en", "machine-translated", "dec")),
+    ("enc2cs2enc", ("en", "back-translated", "enc2cs")),
 ])
 def test_parse_tag(tag, expected):
     assert parse_tag(tag) == expected
@@ -110,3 +115,62 @@ def test_read_caption_file_positions(tmp_path):
 def test_missing_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match="TextData: caption directory not found"):
         read_ccr(tmp_path, "msrvttcn")
+
+
+def _write(path, lines):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def test_test_only_release_with_zhc_tags_loads_for_evaluation(tmp_path):
+    """LECCR/MLCMR-style test files alone: human Chinese (zhc) and its translation (zhc2en)."""
+    td = tmp_path / "TextData"
+    _write(td / "vatextest_zhc.caption.txt", ["G9zN5TTuGO4_000179_000189#zhc#0 一个男人在厨房里切菜",
+                                              "G9zN5TTuGO4_000179_000189#zhc#1 厨师把胡萝卜切成片",
+                                              "Ab3kq8DvS_E_000010_000020#zhc#0 两个孩子在海边放风筝"])
+    _write(td / "vatextest_google_zhc2en.caption.txt", ["Ab3kq8DvS_E_000010_000020#zhc2en#0 two children fly a kite by the sea",
+                                                        "G9zN5TTuGO4_000179_000189#zhc2en#1 the chef cuts carrots into slices",
+                                                        "G9zN5TTuGO4_000179_000189#zhc2en#0 a man cuts vegetables in the kitchen"])
+    ds = read_ccr(tmp_path, "vatex")
+    assert ds.summary()["videos"] == {"test": 2} and ds.meta["val"] == "none: evaluation-only release (no training split)"
+    by_id = {c.caption_id: c for c in ds.captions}
+    c = by_id["G9zN5TTuGO4_000179_000189#zhc2en#1"]     # the file's second line, field by field
+    assert (c.video_id, c.lang, c.text, c.kind, c.source_id) == (
+        "G9zN5TTuGO4_000179_000189", "en", "the chef cuts carrots into slices", "machine-translated",
+        "G9zN5TTuGO4_000179_000189#zhc#1")
+    src = by_id[c.source_id]
+    assert (src.lang, src.kind, src.text, src.source_id) == ("zh", "human", "厨师把胡萝卜切成片", None)
+    assert ds.summary()["captions"] == {"en/machine-translated": 3, "zh/human": 3}
+    assert read_ccr(tmp_path, "vatex", langs=["zh"], kinds=["human"]).summary()["captions"] == {"zh/human": 3}
+
+
+def test_langs_skips_files_of_unknown_languages_before_they_fail(fixture_copy):
+    root = fixture_copy("msrvtt_cn")
+    _write(root / "TextData" / "msrvttcntrain_google_enc2xx.caption.txt", ["video0#enc2xx#0 ???"])
+    with pytest.raises(ValueError, match=r"msrvttcntrain_google_enc2xx.caption.txt:1: unknown language code 'xx'"):
+        read_ccr(root, "msrvttcn")
+    ds = read_ccr(root, "msrvttcn", langs=["en", "zh"])
+    assert ds.meta["skipped"]["files"] == ["msrvttcntrain_google_enc2xx.caption.txt"]
+    assert ds.summary()["captions"] == read_ccr(ROOT, "msrvttcn", langs=["en", "zh"]).summary()["captions"]
+    (root / "TextData" / "msrvttcntrain_google_enc2xx.caption.txt").rename(
+        root / "TextData" / "msrvttcntrain_google_enc2de.caption.txt")
+    p = root / "TextData" / "msrvttcntrain_google_enc2de.caption.txt"
+    _write(p, ["video0#enc2de#0 eine Frau kocht Nudeln"])
+    ds = read_ccr(root, "msrvttcn", langs=["zh"])
+    assert "msrvttcntrain_google_enc2de.caption.txt" in ds.meta["skipped"]["files"] and ds.languages == ["zh"]
+    assert read_ccr(root, "msrvttcn").summary()["captions"]["de/machine-translated"] == 1
+    p = root / "TextData" / "msrvttcntrain.caption.txt"       # an unknown tag inside an untagged file
+    p.write_text(p.read_text() + "video0#qq2en#0 a line of an unknown language\n")
+    with pytest.warns(UserWarning, match=r"skipped 1 caption line\(s\) whose tag names a language mvkit does "
+                                         r"not know .*\{'qq2en': 1\}"):
+        read_ccr(root, "msrvttcn", langs=["en", "zh"])
+
+
+def test_val_size_zero_and_a_carve_that_cannot_be_made(fixture_copy):
+    root = fixture_copy("msrvtt_cn")
+    for p in (root / "TextData").glob("msrvttcnval*"):
+        p.unlink()
+    ds = read_ccr(root, "msrvttcn", val_size=0)
+    assert ds.summary()["videos"] == {"train": 4, "test": 2} and ds.meta["val"] == "none (val_size=0)"
+    with pytest.raises(ValueError, match=r"TextData: cannot carve 9 validation videos from 4 training videos"):
+        read_ccr(root, "msrvttcn", val_size=9)

@@ -13,7 +13,8 @@ from mvkit.data.manifests import (
     verify,
 )
 
-EXPECTED = {"embedded", "msrvtt", "msrvtt_cn", "msvd", "multi_msrvtt", "multi_youcook2", "rudder", "vatex"}
+EXPECTED = {"embedded", "msrvtt", "msrvtt_cn", "msvd", "msvd_cn", "multi_msrvtt", "multi_youcook2", "rudder",
+            "vatex"}
 
 
 def test_every_dataset_has_a_valid_manifest():
@@ -95,3 +96,45 @@ def test_verify_and_fill(tmp_path):
     assert [s["sha256"] for s in filled["sources"]] == [good, "0" * 64, hashlib.sha256(b"gamma").hexdigest(), None, None]
     validate_manifest(filled, "filled")
     assert m["sources"][2]["sha256"] is None   # the input is not modified
+
+
+def _regex(pattern: str):
+    """A ``reads`` file pattern as a regex: ``<x>`` / ``{x}`` any name, ``{a,b}`` a choice, ``[...]`` optional."""
+    import re
+    out = re.escape(pattern)
+    out = re.sub(r"\\\[(.*?)\\\]", r"(?:\1)?", out)
+    out = re.sub(r"\\\{([^,]*?)\\\}", "<x>", out)
+    out = re.sub(r"\\\{(.*?)\\\}", lambda m: "(?:" + m.group(1).replace(",", "|").replace("\\ ", "") + ")", out)
+    out = re.sub(r"<[^>]*>", "[^/]+", out)
+    return re.compile(f"^{out}$")
+
+
+# committed fixtures written in each release's layout, and which layout of the manifest they are
+FIXTURE_OF = {"msrvtt": ("msrvtt", None), "msrvtt_cn": ("msrvtt_cn", None), "msvd": ("msvd", None),
+              "multi_msrvtt": ("multi_msrvtt", "json"), "rudder": ("rudder", "json"), "vatex": ("vatex", None)}
+
+
+def test_every_manifest_says_which_release_files_its_reader_takes():
+    from pathlib import Path
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    for name in EXPECTED:
+        reads = load_manifest(name)["reads"]
+        assert reads and all(r["file"] and r["what"] for r in reads), name
+        if name not in FIXTURE_OF:
+            continue
+        folder, layout = FIXTURE_OF[name]
+        files = [str(p.relative_to(fixtures / folder)) for p in (fixtures / folder).rglob("*") if p.is_file()]
+        for r in reads:
+            if not r["required"] or r.get("layout", layout) != layout:
+                continue
+            alternatives = [_regex(a.strip()) for a in r["file"].split("|")]
+            assert any(rx.match(f) for rx in alternatives for f in files), (name, r["file"], files)
+
+
+def test_reads_pattern_matcher():
+    rx = _regex("TextData/msrvttcn{train,val,test}[_<variant>].caption.txt")
+    assert rx.match("TextData/msrvttcntrain.caption.txt") and rx.match("TextData/msrvttcnval_google_zh2enc.caption.txt")
+    assert not rx.match("TextData/msrvttcnfoo.caption.txt")
+    assert _regex("test_{lang}.json").match("test_de.json") and _regex("{train,test}_x").match("test_x")
+    with pytest.raises(ValueError, match=r"m.json: reads\[0\] needs 'file' and 'what'"):
+        validate_manifest(_manifest(reads=[{"file": "x"}]), "m.json")

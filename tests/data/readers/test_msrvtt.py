@@ -133,3 +133,15 @@ def test_csv_without_video_id_column(fixture_copy):
     (root / "MSRVTT_train.9k.csv").write_text("vid\nvideo1\n")
     with pytest.raises(ValueError, match=r"MSRVTT_train.9k.csv:1: missing column\(s\) \['video_id'\]; header is \['vid'\]"):
         read_msrvtt(root, "9k", val_size=0)
+
+
+def test_the_1ka_test_file_alone_is_an_evaluation_release(tmp_path):
+    import shutil
+    shutil.copy(ROOT / "MSRVTT_JSFUSION_test.csv", tmp_path / "MSRVTT_JSFUSION_test.csv")
+    ds = read_msrvtt(tmp_path, "9k")
+    assert _counts(ds) == {"test": 2} and ds.meta["val"].startswith("none: evaluation-only")
+    line = (tmp_path / "MSRVTT_JSFUSION_test.csv").read_text().splitlines()[1].split(",")
+    c = next(c for c in ds.captions if c.video_id == line[2])    # the file's first row, field by field
+    assert (c.caption_id, c.lang, c.text, c.kind) == (f"{line[2]}#jsfusion", "en", ",".join(line[3:]), "human")
+    with pytest.raises(FileNotFoundError, match="MSRVTT_data.json: annotation file not found"):
+        read_msrvtt(tmp_path, "full")

@@ -40,3 +40,14 @@ def test_missing_and_corrupt(tmp_path):
     bad.write_bytes(b"\x80\x04\x95garbage")
     with pytest.raises(ValueError, match="bad.pkl: cannot unpickle"):
         load_pickle(bad, allow_pickle=True)
+
+
+def test_no_reader_reads_a_pickle_as_text(tmp_path):
+    from mvkit.data.pickles import is_pickle
+    from mvkit.data.readers.vatex import read_vatex
+    (tmp_path / "vatex_validation_v1.0.json").write_bytes(pickle.dumps([{"videoID": "x_000000_000010"}]))
+    with pytest.raises(ValueError, match=r"vatex_validation_v1.0.json: this is a Python pickle, not text"):
+        read_vatex(tmp_path)
+    assert is_pickle(tmp_path / "vatex_validation_v1.0.json") and is_pickle(tmp_path / "any.pickle")
+    (tmp_path / "plain.txt").write_text("v1#enc#0 a caption")
+    assert not is_pickle(tmp_path / "plain.txt")

@@ -55,5 +55,24 @@ def test_train_val_overlap_and_unknown_lang(fixture_copy):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="vatex_training_v1.0.json: annotation file not found"):
+    with pytest.raises(FileNotFoundError, match=r"vatex_validation_v1.0.json: annotation file \(nor "
+                                                r"vatex_training_v1.0.json\) not found"):
         read_vatex(tmp_path)
+
+
+def test_validation_file_alone_is_an_evaluation_release(fixture_copy):
+    root = fixture_copy("vatex")
+    (root / "vatex_training_v1.0.json").unlink()
+    ds = read_vatex(root, n_val=2)
+    assert ds.summary()["videos"] == {"val": 2, "test": 2} and "evaluation-only" in ds.meta["splits"]
+    assert ds.source.endswith("vatex_validation_v1.0.json")
+
+
+def test_root_beats_a_same_named_folder_in_the_working_directory(tmp_path, monkeypatch):
+    import mvkit.data
+    (tmp_path / "vatex").mkdir()            # e.g. an unrelated checkout or download folder
+    monkeypatch.chdir(tmp_path)
+    ds = mvkit.data.load("vatex", root=ROOT, n_val=2, check_counts=False)
+    assert ds.meta["manifest"] == "vatex" and ds.summary()["videos"]["train"] == 4
+    with pytest.raises(FileNotFoundError, match="a directory without world.json"):
+        mvkit.data.load("vatex")            # without root= the folder is what was meant

@@ -67,3 +67,15 @@ def test_not_a_list_of_clips(tmp_path):
     _write(tmp_path, {"tr0": "x"}, [])
     with pytest.raises(ValueError, match="expected a list of dicts with 'id'"):
         read_multi_youcook2(tmp_path, allow_pickle=True)
+
+
+def test_test_pickle_alone_by_either_suffix(tmp_path):
+    with open(tmp_path / "youcook_val_audio_multilingual.pickle", "wb") as fh:
+        pickle.dump([_clip("te0", "stir the soup"), _clip("te1", "cut the onion")], fh)
+    files = {"train": "youcook_train_audio_multilingual.pickle", "test": "youcook_val_audio_multilingual.pickle"}
+    with pytest.raises(PickleNotAllowedError, match="youcook_val_audio_multilingual.pickle"):
+        read_multi_youcook2(tmp_path, files=files)
+    ds = read_multi_youcook2(tmp_path, files=files, allow_pickle=True)
+    assert ds.summary()["videos"] == {"test": 2} and ds.meta["val"].startswith("none: evaluation-only")
+    c = next(c for c in ds.captions if c.caption_id == "te1#cs")
+    assert (c.text, c.kind, c.source_id) == ("cz: cut the onion", "machine-translated", "te1#en")

@@ -226,3 +226,30 @@ def test_regenerating_smaller_removes_stale_clips(tmp_path):
 def test_load_world_names_the_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="world.json"):
         load_world(tmp_path)
+
+
+def test_bad_world_files_name_the_right_file_and_ids(tmp_path):
+    import json
+    w = tmp_path / "w"
+    w.mkdir()
+    (w / "world.json").write_text(json.dumps({"name": "w"}))
+    (w / ".complete").write_text("")
+    video = {"video_id": "v0", "path": "videos/v0.mp4", "split": "test"}
+    caption = {"caption_id": "c0", "video_id": "v0", "lang": "en", "text": "a red ball"}
+
+    def write(videos, captions):
+        (w / "videos.jsonl").write_text("".join(json.dumps(v) + "\n" for v in videos))
+        (w / "captions.jsonl").write_text("".join(json.dumps(c) + "\n" for c in captions))
+
+    write([video, {**video, "split": "train"}], [caption])
+    with pytest.raises(ValueError, match=r"videos.jsonl:2: duplicate video id 'v0' \(first at line 1\)"):
+        load_world(w)
+    write([video], [caption, {**caption, "caption_id": "c7", "video_id": "v9"}])
+    with pytest.raises(ValueError, match=r"captions.jsonl: captions for unknown videos: \['v9'\] "
+                                         r"\(caption -> video: \['c7 -> v9'\]\)"):
+        load_world(w)
+    write([video], [caption, {**caption, "caption_id": "c8", "lang": "english"}, {**caption, "caption_id": "c9",
+                                                                                "lang": "eng"}])
+    with pytest.raises(ValueError, match=r"captions.jsonl: non-canonical language codes \['eng', 'english'\] in "
+                                         r"captions \['c8', 'c9'\]"):
+        load_world(w)
