@@ -196,3 +196,9 @@ def test_regenerating_smaller_removes_stale_clips(tmp_path):
 def test_load_world_names_the_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="world.json"):
         load_world(tmp_path)
+
+
+def test_retrieval_captions_carry_no_spans_field(world_dir):
+    # spans (grounding) are written only when set: the retrieval world's bytes stay as they were
+    assert '"spans"' not in (world_dir / "captions.jsonl").read_text()
+    assert all(c.spans is None for c in load_world(world_dir).captions)
