@@ -13,7 +13,8 @@ from mvkit.data.manifests import (
     verify,
 )
 
-EXPECTED = {"embedded", "msrvtt", "msrvtt_cn", "msvd", "multi_msrvtt", "multi_youcook2", "rudder", "vatex"}
+EXPECTED = {"embedded", "msrvtt", "msrvtt_cn", "msvd", "multi_msrvtt", "multi_youcook2", "rudder", "vatex",
+            "qvhighlights", "charades_sta", "tacos"}
 
 
 def test_every_dataset_has_a_valid_manifest():
