@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
     "bench": ("mvkit.bench", "run the benchmarks (metrics, features)"),
     "demo": ("mvkit.demo", "the quick-start: world -> features -> train -> evaluate"),
+    "synth-grounding": ("mvkit.grounding.world", "generate the embedded grounding world (long clips, timed events)"),
+    "extract-clips": ("mvkit.grounding.features", "cache clip-level features at a fixed rate (grounding)"),
+    "train-grounding": ("mvkit.grounding.train", "train a grounding model (Moment-DETR-style, RGTR)"),
+    "claims-grounding": ("mvkit.grounding.claims", "reproduce RGTR's claims on the grounding world"),
 }
 
 
