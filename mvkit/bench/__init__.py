@@ -1,4 +1,4 @@
-"""`mvkit bench {metrics,features,all}`: the project's measured performance claims.
+"""`mvkit bench {metrics,features,grounding,all}`: the project's measured performance claims.
 
 Each benchmark lives in its own module with a ``main(argv) -> int``; they are imported
 lazily so one missing or broken benchmark never blocks the others.
@@ -13,6 +13,8 @@ from pathlib import Path
 BENCHES: dict[str, tuple[str, str]] = {
     "metrics": ("mvkit.bench.metrics_bench", "exact ranks vs full sort; memory of text_video_ranks at 40k"),
     "features": ("mvkit.bench.features_bench", "video decoding and feature extraction throughput"),
+    "grounding": ("mvkit.bench.grounding_bench", "grounding: training time per model, evaluation of 10k pairs, "
+                  "Hungarian matching's share of a step"),
 }
 
 
