@@ -21,8 +21,9 @@ def gworld(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gstore(gworld):
     """Its clip-level mvkit-tiny features (video and every language's text)."""
-    from mvkit.grounding.features import ensure_clip_store
     import torch
+
+    from mvkit.grounding.features import ensure_clip_store
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # tiny encoder on a shared CPU: one thread is fastest

@@ -7,7 +7,13 @@ from mvkit.data import load
 from mvkit.features.store import open_store
 from mvkit.grounding.data import build_grounding_split
 from mvkit.grounding.evaluate import evaluate_grounding, predict, selection_score
-from mvkit.grounding.train import GroundingConfig, epoch_batches, fit_grounding, load_grounding_model, main
+from mvkit.grounding.train import (
+    GroundingConfig,
+    epoch_batches,
+    fit_grounding,
+    load_grounding_model,
+    main,
+)
 from mvkit.train.checkpoint import read_checkpoint
 from mvkit.train.record import RunRecord
 
