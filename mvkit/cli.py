@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain-tiny": ("mvkit.backbone.pretrain", "pretrain the embedded mvkit-tiny backbone"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
     "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
-    "bench": ("mvkit.bench", "run the benchmarks (metrics, features)"),
+    "bench": ("mvkit.bench", "run the benchmarks (metrics, features, grounding)"),
     "demo": ("mvkit.demo", "the quick-start: world -> features -> train -> evaluate"),
     "synth-grounding": ("mvkit.grounding.world", "generate the embedded grounding world (long clips, timed events)"),
     "extract-clips": ("mvkit.grounding.features", "cache clip-level features at a fixed rate (grounding)"),
@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _usage() -> str:
     lines = ["usage: mvkit <command> [options]", "", "commands:"]
-    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<17} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'mvkit <command> --help' for a command's options."]
     return "\n".join(lines)
 
