@@ -78,13 +78,15 @@ def bench_eval(dataset: Any, store: Any, best: str, n_pairs: int, n_reference: i
     from mvkit.grounding.evaluate import predict
     from mvkit.grounding.metrics import pad_windows, per_query
     from mvkit.grounding.train import load_grounding_model
+    from mvkit.train.trainer import torch_threads
 
     test = build_grounding_split(dataset, store, "test", kinds=["human"])
     rows = np.resize(np.arange(len(test.queries)), n_pairs)
     big = test.select(torch.as_tensor(rows))
     model = load_grounding_model(best)
     t0 = time.perf_counter()
-    ranked = predict(model, big)
+    with torch_threads(1):   # as training: one thread is fastest on a small, shared CPU
+        ranked = predict(model, big)
     t_predict = time.perf_counter() - t0
     gt, gv = pad_windows(big.gt)
     t1 = time.perf_counter()

@@ -76,15 +76,18 @@ class GroundingSplit:
     def by_lang(self, lang: str) -> GroundingSplit:
         return self.select([i for i, q in enumerate(self.queries) if q.lang == lang])
 
-    def batch(self, rows: Tensor) -> dict[str, Any]:
-        """Queries at ``rows`` with their videos' clips, trimmed to the longest clip count."""
+    def batch(self, rows: Tensor, targets: bool = True) -> dict[str, Any]:
+        """Queries at ``rows`` with their videos' clips, trimmed to the longest clip count
+        (``targets=False``: without the ground truth, for inference)."""
         v = self.q_video[rows]
         t = int(self.clip_mask[v].sum(1).max()) if len(rows) else 0
-        return {"feats": {s: x[v, :t] for s, x in self.feats.items()},
-                "masks": {s: m[v, :t] for s, m in self.masks.items()},
-                "text": self.text[rows], "durations": self.durations[v],
-                "targets": [self.gt_cw_row(int(i)) for i in rows],
-                "video_ids": [self.video_ids[int(i)] for i in v]}
+        out = {"feats": {s: x[v, :t] for s, x in self.feats.items()},
+               "masks": {s: m[v, :t] for s, m in self.masks.items()},
+               "text": self.text[rows], "durations": self.durations[v],
+               "video_ids": [self.video_ids[int(i)] for i in v]}
+        if targets:
+            out["targets"] = [self.gt_cw_row(int(i)) for i in rows]
+        return out
 
     def gt_cw_row(self, i: int) -> Tensor:
         """Query ``i``'s windows as (centre, width) normalised by its video's duration."""

@@ -37,19 +37,25 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
                 [mv(t) for t in v] if k == "targets" else mv(v)) for k, v in batch.items()}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: Any, split: GroundingSplit, batch_size: int = 256, device: Any = "cpu") -> Ranked:
-    """Every query's windows ranked by score: :class:`~mvkit.grounding.metrics.Ranked` ``[Q, K]``."""
+    """Every query's windows ranked by score: :class:`~mvkit.grounding.metrics.Ranked` ``[Q, K]``.
+
+    Queries are batched by their video's length (less padding); results come back in query order.
+    """
     device = torch.device(device)
     model.eval()
-    spans, scores = [], []
-    for s in range(0, len(split.queries), batch_size):
-        rows = torch.arange(s, min(s + batch_size, len(split.queries)))
-        sp, sc = model.predict(to_device(split.batch(rows), device))
-        spans += list(sp.float().cpu().numpy())
-        scores += list(sc.float().cpu().numpy())
+    n = len(split.queries)
+    order = torch.argsort(split.clip_mask[split.q_video].sum(1), stable=True)
+    spans: list[np.ndarray] = [np.zeros((0, 2))] * n
+    scores: list[np.ndarray] = [np.zeros(0)] * n
+    for s in range(0, n, batch_size):
+        rows = order[s:s + batch_size]
+        sp, sc = model.predict(to_device(split.batch(rows, targets=False), device))
+        for r, a, b in zip(rows.tolist(), sp.float().cpu().numpy(), sc.float().cpu().numpy()):
+            spans[r], scores[r] = a, b
     k = max((len(x) for x in scores), default=0)
-    out_s, out_c = np.zeros((len(spans), k, 2)), np.full((len(spans), k), -np.inf)
+    out_s, out_c = np.zeros((n, k, 2)), np.full((n, k), -np.inf)
     for i, (sp, sc) in enumerate(zip(spans, scores)):
         out_s[i, :len(sp)], out_c[i, :len(sc)] = sp, sc
     return rank(out_s, out_c, np.isfinite(out_c))
