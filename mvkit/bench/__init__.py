@@ -13,8 +13,8 @@ from pathlib import Path
 BENCHES: dict[str, tuple[str, str]] = {
     "metrics": ("mvkit.bench.metrics_bench", "exact ranks vs full sort; memory of text_video_ranks at 40k"),
     "features": ("mvkit.bench.features_bench", "video decoding and feature extraction throughput"),
-    "grounding": ("mvkit.bench.grounding_bench", "grounding: training time per model, evaluation of 10k pairs, "
-                  "Hungarian matching's share of a step"),
+    "grounding": ("mvkit.bench.grounding_bench",
+                  "training time per grounding model, evaluation of 10k pairs, Hungarian share of a step"),
 }
 
 
