@@ -19,14 +19,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain-ml": ("mvkit.backbone.pretrain_ml", "distil the multilingual text tower mvkit-tiny-ml"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
     "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
-    "bench": ("mvkit.bench", "run the benchmarks (metrics, features)"),
+    "bench": ("mvkit.bench", "run the benchmarks (metrics, features, grounding)"),
     "demo": ("mvkit.demo", "the quick-start: world -> features -> train -> evaluate"),
+    "synth-grounding": ("mvkit.grounding.world", "generate the embedded grounding world (long clips, timed events)"),
+    "extract-clips": ("mvkit.grounding.features", "cache clip-level features at a fixed rate (grounding)"),
+    "train-grounding": ("mvkit.grounding.train", "train a grounding model (Moment-DETR-style, RGTR)"),
+    "claims-grounding": ("mvkit.grounding.claims", "reproduce RGTR's claims on the grounding world"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: mvkit <command> [options]", "", "commands:"]
-    lines += [f"  {name:<16} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<17} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'mvkit <command> --help' for a command's options."]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""`mvkit bench {metrics,features,gallery,text,all}`: the project's measured performance claims.
+"""`mvkit bench {metrics,features,gallery,text,grounding,all}`: the project's measured performance claims.
 
 Each benchmark lives in its own module with a ``main(argv) -> int``; they are imported
 lazily so one missing or broken benchmark never blocks the others.
@@ -15,6 +15,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "features": ("mvkit.bench.features_bench", "video decoding and feature extraction throughput"),
     "gallery": ("mvkit.bench.gallery_bench", "failure-gallery click -> redrawn view, default world and 10k clips"),
     "text": ("mvkit.bench.text_bench", "trainable text sides' captions/s vs the old fine-tuning; one translate-train run"),
+    "grounding": ("mvkit.bench.grounding_bench",
+                  "training time per grounding model, evaluation of 10k pairs, Hungarian share of a step"),
 }
 
 

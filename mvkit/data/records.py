@@ -10,10 +10,33 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 CAPTION_KINDS = ("human", "machine-translated", "back-translated")
 PARTIAL_LABELS = {0: "positive", 1: "partial", 2: "negative"}
+# a span may end this far past the video's duration (float rounding of release files)
+SPAN_TOLERANCE = 1e-3
+
+
+class Span(NamedTuple):
+    """A moment of a video in seconds, ``start < end`` (a tuple, so it writes as a JSON pair)."""
+
+    start: float
+    end: float
+
+
+def as_spans(spans: Any) -> tuple[Span, ...]:
+    """``[[s, e], ...]`` -> ``(Span, ...)``; raises ``ValueError`` naming a span with ``start >= end``."""
+    out = []
+    for sp in spans:
+        try:
+            s, e = (float(x) for x in sp)
+        except (TypeError, ValueError):
+            raise ValueError(f"span {sp!r} is not a [start, end] pair of numbers") from None
+        if not s < e:
+            raise ValueError(f"span [{s:g}, {e:g}]: start must be before end")
+        out.append(Span(s, e))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,9 @@ class CaptionRecord:
 
     ``kind`` is one of :data:`CAPTION_KINDS`; ``source_id`` links a translation to the
     caption it was made from, so translations of the same sentence can be paired.
+    ``spans`` (temporal grounding) are the moments of the video the caption describes,
+    ``(Span(start_s, end_s), ...)``: one or several ground-truth windows; ``None`` when the
+    caption is not a grounding query or its windows are withheld (a test release).
     """
 
     caption_id: str
@@ -44,6 +70,11 @@ class CaptionRecord:
     kind: str = "human"
     source_id: str | None = None
     attributes: Mapping[str, Any] | None = None   # attributes the caption mentions (embedded)
+    spans: tuple[Span, ...] | None = None          # grounding: ground-truth windows in seconds
+
+    def __post_init__(self) -> None:
+        if self.spans is not None:   # JSON lists -> Spans; start >= end is an error here
+            object.__setattr__(self, "spans", as_spans(self.spans))
 
     @property
     def is_translate_test(self) -> bool:
@@ -110,6 +141,24 @@ class RetrievalDataset:
                   if p.video_id not in vids or p.caption_id not in cids or p.label not in PARTIAL_LABELS]
         if bad_pl:
             raise ValueError(f"{src}: partial labels with unknown ids or labels: {bad_pl[:10]}")
+        self._validate_spans(src)
+
+    def _validate_spans(self, src: str) -> None:
+        """Every grounding span lies inside its video (``0 <= start < end <= duration``)."""
+        duration = {v.video_id: v.duration for v in self.videos}
+        bad = []
+        for c in self.captions:
+            if not c.spans:
+                continue
+            d = duration[c.video_id]
+            if d is None:
+                bad.append(f"{c.caption_id} (video {c.video_id!r} has no duration)")
+                continue
+            bad += [f"{c.caption_id} [{s:g}, {e:g}] (duration {d:g})" for s, e in c.spans
+                    if s < 0 or e > d + SPAN_TOLERANCE]
+        if bad:
+            raise ValueError(f"{src}: spans outside their video's duration: {bad[:10]}"
+                             f"{' ...' if len(bad) > 10 else ''}")
 
     # ---- views ------------------------------------------------------------------
     @property

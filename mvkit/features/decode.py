@@ -85,18 +85,32 @@ def _open(path: Path):
         raise CorruptVideoError(path, reason, f"{type(e).__name__}: {e}") from None
 
 
-def decode_clip(path: str | os.PathLike, num_frames: int = 8, audio: bool = True) -> DecodedClip:
+def decode_clip(path: str | os.PathLike, num_frames: int = 8, audio: bool = True,
+                times: np.ndarray | None = None) -> DecodedClip:
     """Decode ``num_frames`` uniformly sampled RGB frames (and the log-mel) of one video.
 
     The container is read once: video packets are decoded only until the last sampled
     frame, audio packets (cheap) are decoded to the end when ``audio`` is true.
-    Raises :class:`CorruptVideoError` naming the file and the reason.
+    ``times`` (seconds) replaces the uniform sampling: one frame per time, the frame on
+    screen then (index ``floor(t * fps)``, clamped to the last frame); ``num_frames`` is
+    then ignored. Raises :class:`CorruptVideoError` naming the file and the reason.
     """
     path = Path(path)
+    if times is not None:
+        times = np.asarray(times, dtype=np.float64)
+        if times.ndim != 1 or times.size == 0 or not np.isfinite(times).all() or times.min() < 0:
+            raise ValueError(f"{path}: times must be a non-empty 1-D array of seconds >= 0")
     try:
-        return _decode_once(path, num_frames, audio, trust_count=True)
+        return _decode_once(path, num_frames, audio, trust_count=True, times=times)
     except _CountMismatch:   # the header miscounts by a few frames: count by decoding
-        return _decode_once(path, num_frames, audio, trust_count=False)
+        return _decode_once(path, num_frames, audio, trust_count=False, times=times)
+
+
+def _frame_indices(n_total: int, num_frames: int, times: np.ndarray | None, fps: float) -> np.ndarray:
+    """The frames to keep: uniform middles, or the frames on screen at ``times``."""
+    if times is None:
+        return sample_indices(n_total, num_frames)
+    return np.minimum(np.floor(times * fps + 1e-9).astype(np.int64), n_total - 1)
 
 
 class _CountMismatch(Exception):
@@ -108,10 +122,11 @@ class _CountMismatch(Exception):
 _COUNT_TOLERANCE = 0.05
 
 
-def _decode_once(path: Path, num_frames: int, audio: bool, trust_count: bool) -> DecodedClip:
+def _decode_once(path: Path, num_frames: int, audio: bool, trust_count: bool,
+                 times: np.ndarray | None = None) -> DecodedClip:
     container = _open(path)
     try:
-        return _decode(container, path, num_frames, audio, trust_count)
+        return _decode(container, path, num_frames, audio, trust_count, times)
     except (CorruptVideoError, _CountMismatch):
         raise
     except Exception as e:  # noqa: BLE001 -- decoder errors deep in a damaged stream
@@ -120,7 +135,8 @@ def _decode_once(path: Path, num_frames: int, audio: bool, trust_count: bool) ->
         container.close()
 
 
-def _decode(container, path: Path, num_frames: int, audio: bool, trust_count: bool) -> DecodedClip:
+def _decode(container, path: Path, num_frames: int, audio: bool, trust_count: bool,
+            times: np.ndarray | None = None) -> DecodedClip:
     import av
 
     if not container.streams.video:
@@ -134,11 +150,12 @@ def _decode(container, path: Path, num_frames: int, audio: bool, trust_count: bo
             s.thread_type = "NONE"
             s.codec_context.thread_count = 1
     n_declared = int(vstream.frames or 0) if trust_count else 0
+    fps = float(vstream.average_rate or 0) or 1.0
 
     wanted: np.ndarray | None = None
     if n_declared > 0:
-        wanted = sample_indices(n_declared, num_frames)
-    last_needed = int(wanted[-1]) if wanted is not None else None
+        wanted = _frame_indices(n_declared, num_frames, times, fps)
+    last_needed = int(wanted.max()) if wanted is not None else None
 
     wanted_set = set(wanted.tolist()) if wanted is not None else set()
     kept: dict[int, tuple[np.ndarray, float]] = {}     # frame index -> (rgb, time)
@@ -179,7 +196,7 @@ def _decode(container, path: Path, num_frames: int, audio: bool, trust_count: bo
     if wanted is None:
         if not all_frames:
             raise CorruptVideoError(path, "zero frames")
-        picked = [all_frames[i] for i in sample_indices(len(all_frames), num_frames)]
+        picked = [all_frames[i] for i in _frame_indices(len(all_frames), num_frames, times, fps)]
     else:
         if n_seen == 0:
             raise CorruptVideoError(path, "zero frames")

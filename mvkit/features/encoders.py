@@ -431,23 +431,40 @@ class VideoTextEncoder:
                 motion = self.towers.motion(x).float()
         else:
             motion = app[:, 1:] - app[:, :-1]
-        audio: dict[int, np.ndarray] = {}
-        for i, lm in enumerate(log_mels):
-            if lm is None:
-                continue
-            if self.towers is not None:
-                x = torch.as_tensor(np.asarray(lm, dtype=np.float32), device=self.device)[None]
-                with self._autocast():
-                    audio[i] = self.towers.audio(x.to(self._dtype(self.towers)))[0].float().cpu().numpy()
-            else:
-                audio[i] = log_mel_statistics(lm, t)
+        audio = self.encode_audio(log_mels, t)
         app_np, mot_np = app.cpu().numpy(), motion.cpu().numpy()
         out = []
         for i in range(b):
             d = {"appearance": app_np[i].astype(np.float32), "motion": mot_np[i].astype(np.float32)}
-            if i in audio:
+            if audio[i] is not None:
                 d["audio"] = audio[i].astype(np.float32)
             out.append(d)
+        return out
+
+    @torch.no_grad()
+    def encode_audio(self, log_mels: Sequence[np.ndarray | None], segments: int,
+                     batch: bool = False) -> list[np.ndarray | None]:
+        """The audio stream of each log-mel ``[n_mels, L]`` (``None`` stays ``None``: no track).
+
+        mvkit-tiny: its audio tower (``[8, D]``, ``segments`` unused); other encoders: the
+        log-mel statistics of ``segments`` equal time segments. ``batch``: run log-mels of one
+        shape through the tower in one call (clip-level features cut many equal windows).
+        """
+        out: list[np.ndarray | None] = [None] * len(log_mels)
+        todo = [i for i, lm in enumerate(log_mels) if lm is not None]
+        if self.towers is None:
+            for i in todo:
+                out[i] = log_mel_statistics(log_mels[i], segments)
+            return out
+        same = batch and len({np.shape(log_mels[i]) for i in todo}) == 1
+        groups = [todo] if same and todo else [[i] for i in todo]
+        for g in groups:
+            x = torch.as_tensor(np.stack([np.asarray(log_mels[i], dtype=np.float32) for i in g]),
+                                device=self.device)
+            with self._autocast():
+                res = self.towers.audio(x.to(self._dtype(self.towers))).float().cpu().numpy()
+            for i, r in zip(g, res):
+                out[i] = r
         return out
 
     def tokenize(self, texts: Sequence[str], lang: str, full_context: bool = False) -> torch.Tensor:

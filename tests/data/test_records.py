@@ -55,3 +55,21 @@ def test_language_names_and_the_script_check():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warn_scripts([c for c, (_, _, want) in zip(caps, cases) if want is None], "ok.json") == {}
+
+
+def test_spans_on_captions():
+    from mvkit.data.records import Span
+
+    c = CaptionRecord("1", "a", "en", "x", spans=[[1, 2.5], (3, 4)])    # JSON lists become Spans
+    assert c.spans == (Span(1.0, 2.5), Span(3.0, 4.0)) and c.spans[0].end == 2.5
+    assert CaptionRecord("2", "a", "en", "x").spans is None               # not a grounding query
+    with pytest.raises(ValueError, match=r"span \[3, 3\]: start must be before end"):
+        CaptionRecord("3", "a", "en", "x", spans=[[3, 3]])
+    with pytest.raises(ValueError, match=r"span \[1, 2, 3\] is not a \[start, end\] pair"):
+        CaptionRecord("4", "a", "en", "x", spans=[[1, 2, 3]])
+    ok = _ds([VideoRecord("a", None, "t", duration=10.0)], [c])
+    assert ok.captions[0].spans[1] == (3.0, 4.0)
+    with pytest.raises(ValueError, match=r"fixture.json: spans outside their video's duration: \['1 \[3, 4\] \(duration 3.5\)'\]"):
+        _ds([VideoRecord("a", None, "t", duration=3.5)], [c])
+    with pytest.raises(ValueError, match=r"fixture.json: spans outside .*video 'a' has no duration"):
+        _ds([VideoRecord("a", None, "t")], [c])

@@ -19,6 +19,10 @@ READERS: dict[str, tuple[str, str]] = {
     "rudder": ("mvkit.data.readers.rudder", "read_rudder"),
     "msvd": ("mvkit.data.readers.msvd", "read_msvd"),
     "embedded": ("mvkit.data.readers.embedded", "read_embedded"),
+    # temporal grounding: captions carry ground-truth windows (CaptionRecord.spans)
+    "qvhighlights": ("mvkit.data.readers.qvhighlights", "read_qvhighlights"),
+    "charades_sta": ("mvkit.data.readers.charades_sta", "read_charades_sta"),
+    "tacos": ("mvkit.data.readers.tacos", "read_tacos"),
 }
 
 

@@ -53,6 +53,21 @@ def _trajectory(obj: dict[str, Any], t: np.ndarray) -> tuple[np.ndarray, ...]:
     return dx, dy, logs, ang
 
 
+def path_fits(obj: dict[str, Any], duration: float, fps: int = 8, size: int = 64,
+              radius: tuple[float, float] = (3.0, 16.0)) -> bool:
+    """True when the object's whole path fits in the frame and its radius stays in ``radius``.
+
+    :func:`render_frames` centres a path that does not fit, and part of it then leaves the
+    picture; long clips with several events check their paths with this first.
+    """
+    t = (np.arange(round(duration * fps)) + 0.5) / fps
+    dx, dy, logs, _ = _trajectory(obj, t)
+    r = RADIUS[obj["size"]] * np.exp(logs)
+    if r.min() < radius[0] or r.max() > radius[1]:
+        return False
+    return bool(np.min(size - 1 - r - dx) > np.max(1 + r - dx) and np.min(size - 1 - r - dy) > np.max(1 + r - dy))
+
+
 def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if shape == "circle":
         return u * u + v * v <= 1.0

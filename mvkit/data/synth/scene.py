@@ -76,21 +76,32 @@ def sample_scene(rng: np.random.Generator, duration: float, p_two_objects: float
     main["events"] = events
     objects = [main]
     if rng.random() < p_two_objects:
-        while True:
-            comp = _sample_object(rng)
-            if (comp["color"], comp["shape"]) != (main["color"], main["shape"]):
-                break
-        comp["material"] = main["material"]   # one material per clip: the sound is unambiguous
+        comp = sample_companion(rng, main)
         m = "stay" if rng.random() < 0.4 else _sample_motion(rng, comp)
         comp["role"] = "companion"
         comp["events"] = [_event(m, rng, 0.0, duration)]
         objects.append(comp)
+    return finish_scene(rng, objects, p_silent)
+
+
+def sample_companion(rng: np.random.Generator, main: dict[str, Any]) -> dict[str, Any]:
+    """A second object that differs from ``main`` in colour or shape, made of the same material."""
+    while True:
+        comp = _sample_object(rng)
+        if (comp["color"], comp["shape"]) != (main["color"], main["shape"]):
+            break
+    comp["material"] = main["material"]   # one material per clip: the sound is unambiguous
+    return comp
+
+
+def finish_scene(rng: np.random.Generator, objects: list[dict[str, Any]], p_silent: float) -> dict[str, Any]:
+    """The scene dict around its objects: whether it has audio, its sound, clutter (schema in the package doc)."""
     audio = bool(rng.random() >= p_silent)
     return {
         "objects": objects,
         "audio": audio,
-        "sound": MATERIAL_SOUND[main["material"]] if audio else "none",
-        "n_events": len(events),
+        "sound": MATERIAL_SOUND[objects[0]["material"]] if audio else "none",
+        "n_events": len(objects[0]["events"]),
         "twin_of": None,
         "clutter": int(rng.integers(2, 7)),
     }

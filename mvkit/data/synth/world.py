@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -128,21 +128,9 @@ def generate_world(
     """
     t0 = time.time()
     out = Path(out)
-    (out / "videos").mkdir(parents=True, exist_ok=True)
-    (out / COMPLETE_MARKER).unlink(missing_ok=True)
     langs = [l for l in languages]
-    bad = [l for l in langs if l not in LANGUAGES or l not in cap.LEXICONS]
-    if bad or "en" not in langs:
-        raise ValueError(f"generate_world: languages must include 'en' and come from "
-                         f"{sorted(cap.LEXICONS)}; got unknown {bad}")
     share = {**HUMAN_SHARE, **(human_share or {})}
-    bad_share = {l: v for l, v in share.items() if not 0.0 <= v <= 1.0}
-    if bad_share:
-        raise ValueError(f"generate_world: human shares must be in [0, 1], got {bad_share}")
-    if not 0.0 <= mt_noise <= 1.0:
-        raise ValueError(f"generate_world: mt_noise must be in [0, 1], got {mt_noise}")
-    if n_videos < 10:
-        raise ValueError(f"generate_world: need at least 10 videos for three splits, got {n_videos}")
+    check_options("generate_world", langs, share, mt_noise, n_videos)
 
     scenes = _sample_scenes(n_videos, seed, duration, p_twin)
     splits = _splits(n_videos, seed, split_fractions)
@@ -151,21 +139,12 @@ def generate_world(
     # ---- clips --------------------------------------------------------------------------
     jobs = [(str(out / "videos" / f"{vid}.mp4"), scenes[i], seed * 1_000_003 + i, duration, fps, size,
              sample_rate) for i, vid in enumerate(ids)]
-    keep = set(ids)
-    for stale in (out / "videos").glob("*.mp4"):      # left over from a bigger earlier world
-        if stale.stem not in keep:
-            stale.unlink()
+    prepare_out(out, ids)
     if videos_from is not None:
         _link_clips(Path(videos_from), out, ids, seed, {"duration": duration, "fps": fps, "size": size,
                                                             "sample_rate": sample_rate, "p_twin": p_twin})
-    elif workers > 1 and n_videos >= 32:
-        # fork is cheap on Linux (workers need only NumPy and PyAV); elsewhere spawn is safer
-        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ctx.Pool(workers) as pool:
-            list(pool.imap(_render_job, jobs, chunksize=8))
     else:
-        for j in jobs:
-            _render_job(j)
+        render_clips(jobs, workers)
     t_render = time.time() - t0
     videos = [VideoRecord(vid, f"videos/{vid}.mp4", splits[i], round(float(duration), 3),
                           scenes[i]["audio"], scenes[i], event_tuples(scenes[i]))
@@ -173,12 +152,7 @@ def generate_world(
 
     # ---- captions -----------------------------------------------------------------------
     caps: list[CaptionRecord] = []
-    train_idx = [i for i in range(n_videos) if splits[i] == "train"]
-    human_train: dict[str, set[int]] = {}
-    for li, lang in enumerate(langs):
-        k = round(share.get(lang, 0.1) * len(train_idx))
-        pick = _rng(seed, _SELECT, li).permutation(len(train_idx))[:k]
-        human_train[lang] = {train_idx[j] for j in pick}
+    human_train = human_train_sets(splits, langs, share, lambda li: _rng(seed, _SELECT, li))
     for i, vid in enumerate(ids):
         sc = scenes[i]
         r = _rng(seed, _EN, i)
@@ -203,12 +177,7 @@ def generate_world(
             for li, lang in enumerate(langs):
                 if lang == "en":
                     continue
-                rm = _rng(seed, _MT, i, li)
-                mt, bt, record = cap.translate(lang, src, rm, mt_noise)
-                mt_id = f"{vid}#en2{lang}#0"
-                noisy = {**src, "noise": record}
-                caps.append(CaptionRecord(mt_id, vid, lang, mt, "machine-translated", f"{vid}#en#0", noisy))
-                caps.append(CaptionRecord(f"{vid}#en2{lang}2en#0", vid, "en", bt, "back-translated", mt_id, noisy))
+                caps += translation_pair(vid, vid, lang, src, _rng(seed, _MT, i, li), mt_noise)
 
     # ---- RUDDER probes ------------------------------------------------------------------
     plabels: list[PartialLabel] = []
@@ -244,9 +213,73 @@ def generate_world(
     return out
 
 
+def check_options(who: str, langs: list[str], share: Mapping[str, float], mt_noise: float, n_videos: int) -> None:
+    """``ValueError`` (prefixed with the generator's name) for languages, shares, noise or sizes out of range."""
+    bad = [l for l in langs if l not in LANGUAGES or l not in cap.LEXICONS]
+    if bad or "en" not in langs:
+        raise ValueError(f"{who}: languages must include 'en' and come from "
+                         f"{sorted(cap.LEXICONS)}; got unknown {bad}")
+    bad_share = {l: v for l, v in share.items() if not 0.0 <= v <= 1.0}
+    if bad_share:
+        raise ValueError(f"{who}: human shares must be in [0, 1], got {bad_share}")
+    if not 0.0 <= mt_noise <= 1.0:
+        raise ValueError(f"{who}: mt_noise must be in [0, 1], got {mt_noise}")
+    if n_videos < 10:
+        raise ValueError(f"{who}: need at least 10 videos for three splits, got {n_videos}")
+
+
+def prepare_out(out: Path, ids: list[str]) -> None:
+    """Make ``out/videos``, drop the completion marker and clips left over from a bigger earlier world."""
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    (out / COMPLETE_MARKER).unlink(missing_ok=True)
+    keep = set(ids)
+    for stale in (out / "videos").glob("*.mp4"):
+        if stale.stem not in keep:
+            stale.unlink()
+
+
+def render_clips(jobs: list[tuple], workers: int, pool_from: int = 32, chunksize: int = 8) -> None:
+    """Render and encode every job (:func:`_render_job`), in a process pool when there are enough."""
+    if workers > 1 and len(jobs) >= pool_from:
+        # fork is cheap on Linux (workers need only NumPy and PyAV); elsewhere spawn is safer
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ctx.Pool(workers) as pool:
+            list(pool.imap(_render_job, jobs, chunksize=chunksize))
+    else:
+        for j in jobs:
+            _render_job(j)
+
+
+def human_train_sets(splits: list[str], langs: list[str], share: Mapping[str, float],
+                     rng_of: Callable[[int], np.random.Generator]) -> dict[str, set[int]]:
+    """Per language, the train videos with a human caption (a ``share`` of them, drawn by ``rng_of(li)``)."""
+    train_idx = [i for i, s in enumerate(splits) if s == "train"]
+    out: dict[str, set[int]] = {}
+    for li, lang in enumerate(langs):
+        k = round(share.get(lang, 0.1) * len(train_idx))
+        pick = rng_of(li).permutation(len(train_idx))[:k]
+        out[lang] = {train_idx[j] for j in pick}
+    return out
+
+
+def translation_pair(stem: str, video_id: str, lang: str, src: dict[str, Any], rng: np.random.Generator,
+                     mt_noise: float, spans: Any = None) -> list[CaptionRecord]:
+    """The machine translation of caption ``<stem>#en#0`` into ``lang`` and its back-translation."""
+    mt, bt, record = cap.translate(lang, src, rng, mt_noise)
+    mt_id = f"{stem}#en2{lang}#0"
+    noisy = {**src, "noise": record}
+    return [CaptionRecord(mt_id, video_id, lang, mt, "machine-translated", f"{stem}#en#0", noisy, spans),
+            CaptionRecord(f"{stem}#en2{lang}2en#0", video_id, "en", bt, "back-translated", mt_id, noisy, spans)]
+
+
+# optional fields written only when set, so worlds without them keep their exact bytes
+_OMIT_IF_NONE = ("spans",)
+
+
 def _row(record: Any) -> dict[str, Any]:
     """A record's fields as a dict (shallow: ``dataclasses.asdict`` deep-copies, 10x slower)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    return {f.name: getattr(record, f.name) for f in fields(record)
+            if not (f.name in _OMIT_IF_NONE and getattr(record, f.name) is None)}
 
 
 def _link_clips(src: Path, out: Path, ids: list[str], seed: int, clip_options: dict[str, Any]) -> None:
@@ -310,7 +343,7 @@ def load_world(path: str | os.PathLike, partial: bool = False) -> RetrievalDatas
     for n, row in enumerate(read_jsonl(cpath), 1):
         try:
             c = CaptionRecord(**row)
-        except TypeError as e:
+        except (TypeError, ValueError) as e:   # unknown fields; a span with start >= end
             raise ValueError(f"{cpath}:{n}: bad caption record: {e}") from None
         if partial or not is_partial_caption(c):
             caps.append(c)
@@ -345,21 +378,30 @@ def ensure_world(n_videos: int | None = None, seed: int = 0, root: str | os.Path
     if n_videos is None:
         n_videos = SMOKE_VIDEOS if smoke() else DEFAULT_VIDEOS
     base = Path(root) if root is not None else mvkit_home() / "worlds"
-    name = f"world-v{VERSION}-n{n_videos}-s{seed}"
-    # options that change what is generated name the world; how it is made does not
+    name = world_name(f"world-v{VERSION}-n{n_videos}-s{seed}", kw)
+    return build_world_once(base / name, lambda tmp: generate_world(tmp, n_videos, seed, name=name, **kw))
+
+
+def world_name(stem: str, kw: Mapping[str, Any]) -> str:
+    """``stem`` plus a digest of the options that change what is generated (how it is made does not)."""
     content_kw = {k: v for k, v in kw.items() if k not in ("workers", "verbose", "videos_from")}
-    if content_kw:
-        import hashlib
-        import json
-        digest = hashlib.sha1(json.dumps(content_kw, sort_keys=True, default=str).encode()).hexdigest()
-        name += "-" + digest[:8]
-    final = base / name
+    if not content_kw:
+        return stem
+    import hashlib
+    import json
+    return stem + "-" + hashlib.sha1(json.dumps(content_kw, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def build_world_once(final: Path, build: Callable[[Path], Any]) -> Path:
+    """``final`` if it holds a complete world, else ``build(tmp)`` in a sibling temporary
+    directory renamed into place: a crash or a concurrent caller never sees a half world."""
     if world_is_complete(final):
         return final
+    base = final.parent
     base.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(base, f".{name}.")
+    tmp = make_temp_dir(base, f".{final.name}.")
     try:
-        generate_world(tmp, n_videos, seed, name=name, **kw)
+        build(tmp)
         if final.exists():            # an incomplete leftover, or a concurrent winner
             if world_is_complete(final):
                 shutil.rmtree(tmp, ignore_errors=True)

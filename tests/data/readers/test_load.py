@@ -60,7 +60,7 @@ def test_embedded_world_directory(tmp_path, monkeypatch):
 
 
 def test_errors():
-    with pytest.raises(FileNotFoundError, match=r"no manifest 'nope'; shipped: \['embedded', 'msrvtt'"):
+    with pytest.raises(FileNotFoundError, match=r"no manifest 'nope'; shipped: \['charades_sta', 'embedded', 'msrvtt'"):
         mvkit.data.load("nope", root=".")
     with pytest.raises(ValueError, match="msrvtt: pass root= pointing at the downloaded files"):
         mvkit.data.load("msrvtt")

@@ -14,7 +14,7 @@ from mvkit.data.manifests import (
 )
 
 EXPECTED = {"embedded", "msrvtt", "msrvtt_cn", "msvd", "msvd_cn", "multi_msrvtt", "multi_youcook2", "rudder",
-            "vatex"}
+            "vatex", "qvhighlights", "charades_sta", "tacos"}
 
 
 def test_every_dataset_has_a_valid_manifest():

@@ -253,3 +253,9 @@ def test_bad_world_files_name_the_right_file_and_ids(tmp_path):
     with pytest.raises(ValueError, match=r"captions.jsonl: non-canonical language codes \['eng', 'english'\] in "
                                          r"captions \['c8', 'c9'\]"):
         load_world(w)
+
+
+def test_retrieval_captions_carry_no_spans_field(world_dir):
+    # spans (grounding) are written only when set: the retrieval world's bytes stay as they were
+    assert '"spans"' not in (world_dir / "captions.jsonl").read_text()
+    assert all(c.spans is None for c in load_world(world_dir).captions)
