@@ -138,17 +138,52 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
     atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=False) + "\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; errors name the file and the position of the problem."""
+def looks_like_pickle(data: bytes) -> bool:
+    """True for the first bytes of a pickle of protocol 2 or later (``\\x80`` + protocol)."""
+    return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A text file as UTF-8 (a byte-order mark is dropped); errors name the file (and line).
+
+    A pickle is never read as text: it is refused with a message saying how to open it.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: file not found") from None
+    except OSError as e:
+        raise OSError(f"{path}: unreadable ({e.strerror or e})") from None
+    if looks_like_pickle(data[:2]):
+        raise ValueError(f"{path}: this is a Python pickle, not text; mvkit never reads a pickle as text "
+                         f"(name it .pkl or .pickle and pass allow_pickle=True to a reader that takes pickles)")
     try:
-        return json.loads(text)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not valid UTF-8 (byte offset {e.start})") from None
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; errors name the file and the line and column of the problem.
+
+    Example:
+        >>> import json, tempfile, os
+        >>> from mvkit.io import read_json
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        ...     _ = f.write('{"a": 1, "b": }')
+        >>> try:
+        ...     read_json(f.name)
+        ... except ValueError as e:
+        ...     print(str(e).split(": ", 1)[1])
+        invalid JSON at column 15: Expecting value
+        >>> os.unlink(f.name)
+    """
+    try:
+        return json.loads(read_text(path))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ValueError(f"{path}:{e.lineno}: invalid JSON at column {e.colno}: {e.msg}") from None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

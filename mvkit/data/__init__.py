@@ -25,6 +25,13 @@ def load(path_or_manifest: str | os.PathLike | dict, *, root: str | os.PathLike 
     folder that happens to share the manifest's name in the current directory never wins.
     With ``check_counts`` the loaded split sizes are compared with the manifest's and
     any difference is reported as a warning (real downloads often lack a few videos).
+
+    Example (the smoke-sized embedded world; a real dataset is ``load("msrvtt", root=...)``):
+        >>> from mvkit.data import load
+        >>> from mvkit.data.synth import ensure_world
+        >>> ds = load(ensure_world(200, seed=0))
+        >>> len(ds.videos), len(ds.languages), sorted({c.kind for c in ds.captions})
+        (200, 16, ['back-translated', 'human', 'machine-translated'])
     """
     from mvkit.data.manifests import load_manifest, validate_manifest
     from mvkit.data.readers import get_reader

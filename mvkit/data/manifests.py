@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mvkit.data.languages import normalize_lang
+from mvkit.io import read_json
 
 REQUIRED = ("name", "title", "reader", "languages", "variants", "default_variant", "sources",
             "licence", "citation", "layout", "val_policy")
@@ -83,7 +84,6 @@ def validate_manifest(m: Any, source: str) -> dict:
 
 def load_manifest(name_or_path: str | os.PathLike) -> dict:
     """A validated manifest, by shipped name (``"msrvtt"``) or by JSON path."""
-    from mvkit.data.readers.common import read_json
     p = Path(name_or_path)
     if not (str(name_or_path).endswith(".json") and p.is_file()):
         p = manifest_dir() / f"{name_or_path}.json"

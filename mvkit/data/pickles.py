@@ -14,16 +14,13 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from mvkit.io import looks_like_pickle
+
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 
 
 class PickleNotAllowedError(PermissionError):
     """Raised when a pickled file would be loaded without the explicit opt-in."""
-
-
-def looks_like_pickle(data: bytes) -> bool:
-    """True for the first bytes of a pickle of protocol 2 or later (``\\x80`` + protocol)."""
-    return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
 
 
 def is_pickle(path: str | os.PathLike) -> bool:

@@ -7,12 +7,14 @@ recorded in ``Protocol.normalization`` and reported next to every number it prod
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from mvkit.metrics.ranks import _as_tensor
 
 
-def dual_softmax(sim, temperature: float = 0.01, query_dim: int = 0) -> torch.Tensor:
+def dual_softmax(sim: Any, temperature: float = 0.01, query_dim: int = 0) -> torch.Tensor:
     """Dual-softmax inference prior (Cheng et al. 2021, CAMoE, arXiv:2109.04290).
 
     Returns ``sim * softmax(sim / temperature, dim=query_dim)``: each score is weighted by

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import torch
 
@@ -76,7 +77,7 @@ class RetrievalResult:
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_ranks(cls, ranks, protocol: Protocol, ci: bool = False, n_boot: int = 1000,
+    def from_ranks(cls, ranks: Any, protocol: Protocol, ci: bool = False, n_boot: int = 1000,
                    seed: int = 0, level: float = 0.95) -> RetrievalResult:
         """Summarise ``ranks`` (optionally with bootstrap CIs over queries) under ``protocol``."""
         r = torch.as_tensor(ranks).long().cpu()
@@ -100,7 +101,7 @@ class RetrievalResult:
         return out
 
 
-def evaluate(text_emb, video_emb, caption_video, *, split: str = "test", selection_split: str = "val",
+def evaluate(text_emb: Any, video_emb: Any, caption_video: Any, *, split: str = "test", selection_split: str = "val",
              ties: str = "pessimistic", normalization: str = "none", temperature: float = 0.01,
              sim_fn: Callable | None = None, chunk_size: int | None = None, dataset: str | None = None,
              language: str | None = None, ci: bool = False, seed: int = 0) -> dict[str, RetrievalResult]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -192,7 +192,7 @@ def _check_positives(positives: torch.Tensor, q: int, g: int, what: str) -> torc
     return positives
 
 
-def ranks(sim, positives, ties: Ties = "pessimistic", chunk_size: int | None = None) -> torch.Tensor:
+def ranks(sim: Any, positives: Any, ties: Ties = "pessimistic", chunk_size: int | None = None) -> torch.Tensor:
     """1-based rank of each query's best positive in a ``[Q, G]`` similarity matrix.
 
     ``sim`` is a torch tensor or NumPy array (any device; higher = more similar).
@@ -204,6 +204,13 @@ def ranks(sim, positives, ties: Ties = "pessimistic", chunk_size: int | None = N
 
     Raises ValueError on NaN or infinite similarities (naming how many and where the first
     is), on queries without any positive, and on out-of-range indices.
+
+    Example (query 1 ties its positive with a negative: pessimistic puts the negative first):
+        >>> import torch
+        >>> from mvkit.metrics import ranks
+        >>> sim = torch.tensor([[0.9, 0.1, 0.3], [0.5, 0.5, 0.2]])
+        >>> ranks(sim, torch.tensor([0, 1])).tolist(), ranks(sim, torch.tensor([0, 1]), ties="optimistic").tolist()
+        ([1, 2], [1, 1])
     """
     _check_ties(ties)
     sim = _as_tensor(sim, "sim")
@@ -241,9 +248,9 @@ def _dot(text: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def text_video_ranks(
-    text_emb,
-    video_emb,
-    caption_video,
+    text_emb: Any,
+    video_emb: Any,
+    caption_video: Any,
     chunk_size: int | None = None,
     ties: Ties = "pessimistic",
     sim_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
@@ -283,6 +290,15 @@ def text_video_ranks(
     Raises ValueError on NaN or infinite embeddings or similarities, on a text/video
     width mismatch for the dot product, on a ``sim_fn`` result of the wrong shape, and on
     videos without a caption.
+    
+    Example (three captions, two videos; caption 2 is about video 1):
+        >>> import torch
+        >>> from mvkit.metrics import text_video_ranks
+        >>> text = torch.tensor([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0]])
+        >>> video = torch.tensor([[1.0, 0.0], [0.1, 0.9]])
+        >>> t2v, v2t = text_video_ranks(text, video, torch.tensor([0, 0, 1]))
+        >>> t2v.tolist(), v2t.tolist()
+        ([1, 1, 1], [1, 1])
     """
     _check_ties(ties)
     if normalization not in NORMALIZATIONS:

@@ -92,7 +92,7 @@ def _resample(r: np.ndarray, fn, n_boot: int, rng: np.random.Generator) -> np.nd
     return np.concatenate(out, axis=-1)
 
 
-def bootstrap_ci(ranks, metric: MetricSpec = "R1", n_boot: int = 1000, seed: int = 0,
+def bootstrap_ci(ranks: Any, metric: MetricSpec = "R1", n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95) -> Interval:
     """Percentile bootstrap CI of ``metric`` over queries (resampled with replacement).
 
@@ -130,7 +130,7 @@ class PairedTest:
         return asdict(self)
 
 
-def paired_test(ranks_a, ranks_b, metric: MetricSpec = "R1", n_boot: int = 1000,
+def paired_test(ranks_a: Any, ranks_b: Any, metric: MetricSpec = "R1", n_boot: int = 1000,
                 n_perm: int = 1000, seed: int = 0, level: float = 0.95) -> PairedTest:
     """Compare two systems evaluated on the same queries (query i is the same in both).
 
@@ -167,7 +167,7 @@ def paired_test(ranks_a, ranks_b, metric: MetricSpec = "R1", n_boot: int = 1000,
                       level, n_boot, n_perm)
 
 
-def per_language_table(results, ci: bool = False, n_boot: int = 1000, seed: int = 0,
+def per_language_table(results: Any, ci: bool = False, n_boot: int = 1000, seed: int = 0,
                        level: float = 0.95) -> pd.DataFrame:
     """One row per (language, direction) with n, R1, R5, R10, MdR, MnR, RSum.
 

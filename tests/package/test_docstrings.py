@@ -12,6 +12,8 @@ CENTRAL = {
     "create_model": "mvkit.models.factory", "create_encoder": "mvkit.features.encoders",
     "fit": "mvkit.train.trainer", "create_objective": "mvkit.train.objectives.factory",
     "create_text_encoder": "mvkit.models.text_encoders", "format_language_table": "mvkit.notebook.tables",
+    "ranks": "mvkit.metrics.ranks", "text_video_ranks": "mvkit.metrics.ranks", "load": "mvkit.data",
+    "read_json": "mvkit.io",
 }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 import warnings
 from collections import defaultdict
@@ -17,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from mvkit.data.records import CaptionRecord
+from mvkit.io import read_text
 
 
 class DataWarning(UserWarning):
@@ -39,36 +39,9 @@ def require_file(root: str | Path, rel: str | Path, what: str = "annotation file
     return p
 
 
-def read_text(path: Path) -> str:
-    """Read UTF-8 text; errors name the file and the byte offset of a bad encoding."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: file not found") from None
-    except OSError as e:
-        raise OSError(f"{path}: unreadable ({e.strerror or e})") from None
-    from mvkit.data.pickles import looks_like_pickle
-    if looks_like_pickle(data[:2]):
-        raise ValueError(f"{path}: this is a Python pickle, not text; mvkit never reads a pickle as text "
-                         f"(name it .pkl or .pickle and pass allow_pickle=True to a reader that takes pickles)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path}:{line}: not valid UTF-8 (byte offset {e.start})") from None
-
-
 def read_lines(path: Path) -> list[tuple[int, str]]:
     """Non-blank lines with their 1-based line numbers (trailing newline stripped)."""
     return [(i, ln.rstrip("\r\n")) for i, ln in enumerate(read_text(path).split("\n"), 1) if ln.strip()]
-
-
-def read_json(path: Path):
-    """Parse a JSON file; errors name the file, line and column."""
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: invalid JSON at column {e.colno}: {e.msg}") from None
 
 
 def read_csv(path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:

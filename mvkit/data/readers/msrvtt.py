@@ -23,11 +23,11 @@ from mvkit.data.readers.common import (
     drop_empty,
     fmt_ids,
     read_csv,
-    read_json,
     require_file,
     warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.io import read_json
 
 SCHEMES = ("9k", "7k", "full")
 OFFICIAL_SPLITS = {"train": "train", "validate": "val", "test": "test"}

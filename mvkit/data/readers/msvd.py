@@ -31,11 +31,11 @@ from mvkit.data.readers.common import (
     fmt_ids,
     read_lines,
     read_split_lists,
-    read_text,
     require_file,
     warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.io import read_text
 
 SPLIT_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
 CAPTION_FILES = ("AllVideoDescriptions.txt", "raw-captions.pkl", "raw-captions.pickle",

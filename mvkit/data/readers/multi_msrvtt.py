@@ -29,13 +29,13 @@ from mvkit.data.readers.common import (
     fmt_ids,
     iter_split_clips,
     pickled_clips,
-    read_json,
     require_file,
     resolve_langs,
     val_policy,
     warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.io import read_json
 
 _FILE = re.compile(r"^(train|val|test)_([A-Za-z_-]+)\.json$")
 C2KD_FILES = {"train": "msrvtt_train_multilingual.pkl", "test": "msrvtt_jsfusion_test_multilingual.pkl"}

@@ -39,13 +39,13 @@ from mvkit.data.readers.common import (
     drop_empty,
     fmt_ids,
     read_csv,
-    read_json,
     read_split_lists,
     resolve_langs,
     val_policy,
     warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, PartialLabel, RetrievalDataset, VideoRecord
+from mvkit.io import read_json
 
 LANGS = ("en", "hi", "mr", "ta", "te", "kn", "ml")
 ORIGINAL_LISTS = {"train": "train_list_full.txt", "val": "val_list_full.txt", "test": "test_list_full.txt"}

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mvkit.data.readers.common import read_text, require_file
+from mvkit.data.readers.common import require_file
 from mvkit.data.readers.moments import WindowCheck, number
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.io import read_text
 
 SPLIT_FILES = {"train": "train.json", "val": "val.json", "test": "test.json"}
 

@@ -20,13 +20,13 @@ from mvkit.data.readers.common import (
     check_unique,
     drop_empty,
     fmt_ids,
-    read_json,
     read_lines,
     require_file,
     resolve_langs,
     warn_scripts,
 )
 from mvkit.data.records import CaptionRecord, RetrievalDataset, VideoRecord
+from mvkit.io import read_json
 
 VIDEO_ID = re.compile(r"^(?P<ytid>.+)_(?P<start>\d{6})_(?P<end>\d{6})$")
 KEYS = {"en": "enCap", "zh": "chCap"}
