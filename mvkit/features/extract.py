@@ -250,15 +250,54 @@ def _encode(encoder, frames, mels, vids, device) -> list[dict[str, np.ndarray]]:
     return clean
 
 
+TEXT_CHUNK = 4096    # captions per encode_text call: sorted by length within it, so batches are near uniform
+
+
+def encode_captions(encoder: Any, texts: Sequence[str], lang: str, batch_size: int = 256,
+                    chunk: int = TEXT_CHUNK, bar: Any = None) -> np.ndarray:
+    """Text features ``float32 [N, text_dim]`` of one language's captions, in input order.
+
+    ``encode_text`` sorts each chunk of ``chunk`` captions by length and cuts every batch of
+    ``batch_size`` to its longest caption (towers where padding changes nothing), so a whole
+    language goes through in batches of near-uniform length rather than batches of 256
+    padded to their longest (an encoder whose ``encode_text`` takes no ``batch_size`` gets
+    ``batch_size`` captions per call). ``bar``: a tqdm bar advanced per call.
+    """
+    import torch
+
+    sized = _takes_batch_size(encoder)       # else an encoder of the plain protocol gets batch_size at a time
+    step = chunk if sized else batch_size
+    parts = []
+    with torch.inference_mode():
+        for s in range(0, len(texts), step):
+            part = list(texts[s:s + step])
+            emb = encoder.encode_text(part, lang, batch_size=batch_size) if sized else encoder.encode_text(part, lang)
+            parts.append(emb.detach().float().cpu().numpy())
+            if bar is not None:
+                bar.update(len(part))
+    if not parts:
+        return np.zeros((0, int(getattr(encoder, "text_dim", 0))), np.float32)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _takes_batch_size(encoder: Any) -> bool:
+    import inspect
+
+    try:
+        return "batch_size" in inspect.signature(encoder.encode_text).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def extract_text_features(dataset: Any, encoder: Any, store: FeatureStore | str | os.PathLike,
                           langs: Sequence[str] | None = None, batch_size: int = 256,
                           resume: bool = True, progress: bool = True) -> list[str]:
     """Encode every caption per language and write ``store/text/<lang>/``; returns the languages.
 
     With ``resume`` a language already written for the same captions and encoder is
-    kept. Features are the encoder's unnormalised output, cast to float32.
+    kept. Features are the encoder's unnormalised output, cast to float32
+    (:func:`encode_captions`: a language's captions sorted by length, batches trimmed).
     """
-    import torch
     from tqdm.auto import tqdm
 
     path = Path(store.path if isinstance(store, FeatureStore) else store)
@@ -277,12 +316,8 @@ def extract_text_features(dataset: Any, encoder: Any, store: FeatureStore | str 
         if resume and _text_done(path, lang, ids, prov):
             done.append(lang)
             continue
-        parts = []
-        with torch.inference_mode():
-            for s in tqdm(range(0, len(caps), batch_size), desc=f"text {lang}", disable=not progress):
-                emb = encoder.encode_text([c.text for c in caps[s:s + batch_size]], lang)
-                parts.append(emb.detach().float().cpu().numpy())
-        feats = np.concatenate(parts).astype(np.float32)
+        with tqdm(total=len(caps), desc=f"text {lang}", unit="caption", disable=not progress) as bar:
+            feats = encode_captions(encoder, [c.text for c in caps], lang, batch_size, bar=bar)
         if not np.isfinite(feats).all():
             raise FloatingPointError(f"{encoder.name}: NaN/inf in text features of language {lang!r}")
         write_text_features(path, lang, ids, feats, prov)
