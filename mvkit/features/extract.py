@@ -160,7 +160,8 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
     """Decode, encode and cache every video of ``dataset`` into the store at ``out_dir``.
 
     Returns the opened store, or ``None`` when this process handled its part of a split
-    extraction (``shard``) and other parts are still missing. With ``resume`` finished
+    extraction (``shard``) and other parts are still missing (under torchrun, with a process
+    group, the ranks wait for each other and rank 0 alone finishes and returns the store). With ``resume`` finished
     shards are kept; without it an existing store is an error. Raises
     :class:`~mvkit.features.store.ProvenanceMismatch` if ``out_dir`` holds another
     encoder's (or sampling's) features, and ``FloatingPointError`` if the encoder
@@ -222,7 +223,9 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
         import torch.distributed as dist
 
         if dist.is_available() and dist.is_initialized():
-            dist.barrier()
+            dist.barrier()                 # every rank's shards are written
+            if dist.get_rank() != 0:       # rank 0 finishes the store
+                return None
     return open_store(out_dir) if writer.finalize() else None
 
 
@@ -342,9 +345,12 @@ def store_dir_name(encoder: str, num_frames: int, weights: str | None = None, te
     The encoder name, the separate text tower (if any), the frame count and the weights
     hash -- never how the weights were spelled (a tag, a file path, "shipped"), so the
     same weights find the same store, and a new checkpoint gets a new folder: features
-    are never mixed with, and never overwrite, another checkpoint's.
+    are never mixed with, and never overwrite, another checkpoint's. A ``local-dir:`` model is
+    named by its folder's name, not its path (a moved or copied folder finds its store).
     """
     def slug(s: str) -> str:
+        if s.startswith("local-dir:"):
+            s = Path(s[len("local-dir:"):].rstrip("/")).name or s
         return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
     name = slug(encoder) + (f"+{slug(text_model)}" if text_model else "") + f"-f{num_frames}"
     return name + (f"-w{weights[:10]}" if weights else "")
@@ -494,11 +500,33 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+        args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
+    joined = _join_torchrun(args.shard)
+    try:
+        return _extract(args, joined)
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
+
+
+def _join_torchrun(shard: str | None) -> bool:
+    """Under torchrun (``WORLD_SIZE`` > 1 and a rendezvous address), join a gloo group so the
+    ranks can wait for each other's shards; only the barrier uses it (CPU or GPU alike)."""
+    import torch.distributed as dist
+
+    if shard is not None or int(os.environ.get("WORLD_SIZE", "1")) <= 1 or "MASTER_ADDR" not in os.environ:
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+        return True
+    return False
+
+
+def _extract(args: argparse.Namespace, joined: bool) -> int:
     from mvkit.data import load
     from mvkit.features.encoders import create_encoder
 
-    if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
-        args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
     dataset = load(args.data)
     enc = create_encoder(args.encoder, args.pretrained, text_model=args.text_model,
                          text_pretrained=args.text_pretrained, device=args.device)
@@ -508,9 +536,10 @@ def main(argv: list[str] | None = None) -> int:
                              batch_size=args.batch_size, num_workers=args.workers, device=args.device,
                              videos_per_shard=args.videos_per_shard, dtype=args.dtype)
     if store is None:
-        print(f"{args.out}: this part is done; the store completes when every --shard has run")
+        if not joined:
+            print(f"{args.out}: this part is done; the store completes when every --shard has run")
         return 0
-    if not args.no_text:   # whichever process completes the store encodes the captions
+    if not args.no_text:   # the process that completes the store (rank 0 under torchrun) encodes the captions
         langs = args.langs.split(",") if args.langs else None
         done = extract_text_features(dataset, enc, store, langs=langs)
         if langs is None:   # every language: ensure_store may reuse this store as is
