@@ -24,17 +24,21 @@ _EXPORTS = {
     "extract_text_features": "mvkit.features.extract",
     "ensure_store": "mvkit.features.extract",
     "create_encoder": "mvkit.features.encoders",
+    "export_encoder": "mvkit.features.export",
+    "HubUnavailable": "mvkit.features.hub",
 }
 
 __all__ = [
     "CorruptVideoError",
     "DecodedClip",
     "FeatureStore",
+    "HubUnavailable",
     "ProvenanceMismatch",
     "StoreWriter",
     "create_encoder",
     "decode_clip",
     "ensure_store",
+    "export_encoder",
     "extract_features",
     "extract_text_features",
     "log_mel",

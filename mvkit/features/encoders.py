@@ -358,8 +358,9 @@ class VideoTextEncoder:
 
     Attributes: ``name``, ``pretrained``, ``weights_sha256``, ``streams`` (stream -> dim),
     ``text_dim``, ``frame_transform``, ``seed`` and ``random_parts`` (``"video"``: the model,
-    ``"text"``: a separate text tower, initialised at random from ``seed``). Methods: ``encode_batch``, ``encode_text``,
-    ``tokenize``, ``text_module``, ``with_text_model``, ``provenance``.
+    ``"text"``: a separate text tower, initialised at random from ``seed``). Methods:
+    ``encode_batch``, ``encode_text``, ``tokenize``, ``text_module``, ``with_text_model``,
+    ``provenance``.
     """
 
     def __init__(self, name: str, pretrained: str | None, clip: nn.Module, tokenizer: Any,
@@ -656,7 +657,7 @@ def _open_clip_model(model: str, pretrained: str | None, device, precision: str,
         text_cfg = check_local_dir(model[len("local-dir:"):])
         if text_cfg is not None:
             kw["text_cfg"] = text_cfg
-    else:
+    elif not model.startswith("hf-hub:"):            # (an hf-hub: config is itself a hub file)
         hf_name = ((open_clip.get_model_config(model) or {}).get("text_cfg") or {}).get("hf_model_name")
         if hf_name:
             needs.append(f"the config and tokenizer of {hf_name!r}")
