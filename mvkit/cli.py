@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("mvkit.data.synth.cli", "generate the embedded multilingual video world"),
     "extract": ("mvkit.features.extract", "decode videos once and cache encoder features"),
     "import-features": ("mvkit.features.imports", "import published features (CCR FeatureData, C2KD pickles)"),
+    "export-encoder": ("mvkit.features.export", "write an open_clip model as a local-dir: folder for offline use"),
     "pretrain-tiny": ("mvkit.backbone.pretrain", "pretrain the embedded mvkit-tiny backbone"),
     "pretrain-ml": ("mvkit.backbone.pretrain_ml", "distil the multilingual text tower mvkit-tiny-ml"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),

@@ -7,7 +7,9 @@ notebook, refresh its checked outputs with::
     MVKIT_HOME=.cache/mvkit-test .venv/bin/python tools/refresh_notebooks.py notebooks/03_*.ipynb
 
 Execution counts are kept on the checked cells only (nbval needs them there) and cleared
-elsewhere; notebook metadata is left as it is.
+elsewhere; notebook metadata is left as it is. ``--first-cell`` only rewrites every given
+notebook's first code cell to ``mvkit.colab.FIRST_CELL`` (the Colab install cell, after a
+change of the install source), without running anything.
 """
 from __future__ import annotations
 
@@ -39,6 +41,20 @@ def refresh(path: Path, timeout: int = 1800) -> None:
     print(f"{path}: refreshed")
 
 
+def set_first_cell(path: Path) -> None:
+    """Make the notebook's first code cell ``mvkit.colab.FIRST_CELL`` (nothing else changes)."""
+    from mvkit.colab import FIRST_CELL
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    if cell.source != FIRST_CELL:
+        cell.source = FIRST_CELL
+        nbformat.write(nb, path)
+        print(f"{path}: first cell rewritten")
+
+
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        refresh(Path(arg))
+    args = sys.argv[1:]
+    first_only = "--first-cell" in args
+    for arg in [a for a in args if a != "--first-cell"]:
+        set_first_cell(Path(arg)) if first_only else refresh(Path(arg))

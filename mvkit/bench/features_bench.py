@@ -12,6 +12,14 @@ installed, PyAV clips of the same shape: 64x64, 8 fps, 3 s, 16 kHz audio):
    projection, symmetric InfoNCE) trained on cached features, against the same head fed
    by decoding and encoding every video every epoch (the CLIP4Clip way, here with the
    encoder frozen, so it is a lower bound on CLIP4Clip's cost).
+5. **text extraction**: captions/s of a CLIP text tower (``--text-encoder``, default ViT-B-32
+   with random weights) on every caption of a seeded sample of the world's videos, language by
+   language as a store is built: the old way (every caption padded to the full context,
+   batches in input order) against ``encode_captions`` (each distinct caption once, sorted by
+   length, each batch cut to its longest caption, causal mask sliced). Target ``>= 3x``. The
+   report gives the ratio for every language and for English alone, with the most padding
+   alone could give (context / mean tokens: CLIP's byte-level BPE spends about three tokens
+   per Devanagari or Tamil character), and the largest feature difference between the two.
 
 Timings are wall-clock on this machine and include whatever else it is running; the
 ratios are the claim.
@@ -28,9 +36,11 @@ from typing import Any
 
 import numpy as np
 
-FULL = {"videos": 400, "epochs": 3, "batch_size": 16, "repeats": 3}
-QUICK = {"videos": 24, "epochs": 2, "batch_size": 8, "repeats": 1}
+FULL = {"videos": 400, "epochs": 3, "batch_size": 16, "repeats": 3, "text_videos": 40}
+QUICK = {"videos": 24, "epochs": 2, "batch_size": 8, "repeats": 1, "text_videos": 4}
 TARGET_OVERLAP = 1.3
+TARGET_TEXT = 3.0
+TEXT_BATCH = 256          # encode_text's default batch
 
 
 # --------------------------------------------------------------------------- inputs
@@ -209,6 +219,89 @@ def time_head_epochs(ds: Any, enc: Any, store: Any, num_frames: Any, batch_size:
     return cached, redecode
 
 
+def load_captions(n_videos: int, quick: bool = False, seed: int = 0) -> tuple[dict[str, list[str]], str]:
+    """Every caption (all languages and kinds) of a seeded sample of ``n_videos`` videos of the
+    embedded world, by language: what the text extraction of a store of those videos encodes."""
+    from mvkit.data import load
+    from mvkit.data.synth import SMOKE_VIDEOS, ensure_world
+
+    world = ensure_world(n_videos=SMOKE_VIDEOS if quick else None)
+    ds = load(world)
+    pick = np.random.default_rng(seed).permutation(len(ds.videos))[:n_videos]
+    keep = {ds.videos[i].video_id for i in pick}
+    by_lang: dict[str, list[str]] = {}
+    for c in ds.captions:
+        if c.video_id in keep:
+            by_lang.setdefault(c.lang, []).append(c.text)
+    return by_lang, f"{n_videos} videos of the embedded world {world.name}"
+
+
+def full_context_features(enc: Any, texts: list[str], lang: str, batch_size: int = TEXT_BATCH):
+    """The old text extraction of one language: every caption padded to the full context,
+    ``batch_size`` captions at a time in input order."""
+    import torch
+
+    parts = []
+    with torch.inference_mode():
+        for s in range(0, len(texts), batch_size):
+            tok = enc.tokenize(texts[s:s + batch_size], lang, full_context=True).to(enc.device)
+            parts.append(enc.text_clip.encode_text(tok).float().cpu())
+    return torch.cat(parts)
+
+
+def time_text(enc: Any, by_lang: dict[str, list[str]], batch_size: int = TEXT_BATCH) -> dict:
+    """Seconds per language of the old extraction (full context, input order) and of today's
+    (:func:`mvkit.features.extract.encode_captions`: distinct captions, sorted, trimmed batches),
+    same captions, same run, with the largest feature difference between the two."""
+    import torch
+
+    from mvkit.features.extract import encode_captions
+
+    encode_captions(enc, next(iter(by_lang.values()))[:8], "en", batch_size)        # warm-up
+    per: dict[str, dict[str, float]] = {}
+    diff = scale = 0.0
+    for lang, texts in by_lang.items():
+        t0 = time.perf_counter()
+        before = full_context_features(enc, texts, lang, batch_size)
+        t1 = time.perf_counter()
+        after = torch.from_numpy(encode_captions(enc, texts, lang, batch_size))
+        t2 = time.perf_counter()
+        tokens = int((enc.tokenize(texts, lang, full_context=True) != enc.pad_id).sum())
+        per[lang] = {"captions": len(texts), "tokens": tokens, "before_s": t1 - t0, "after_s": t2 - t1}
+        diff, scale = max(diff, float((before - after).abs().max())), max(scale, float(before.abs().max()))
+    context = int(enc.tokenize(["a"], "en", full_context=True).shape[1])
+
+    def summary(langs: list[str]) -> dict[str, Any]:
+        n = sum(per[l]["captions"] for l in langs)
+        tb, ta = sum(per[l]["before_s"] for l in langs), sum(per[l]["after_s"] for l in langs)
+        tok = sum(per[l]["tokens"] for l in langs)
+        return {"captions": n, "mean_tokens": round(tok / n, 1), "padding_bound": round(n * context / tok, 2),
+                "before_captions_per_s": round(n / tb, 1), "after_captions_per_s": round(n / ta, 1),
+                "speedup": round(tb / ta, 2), "meets_target": bool(tb / ta >= TARGET_TEXT)}
+    return {"text_encoder": enc.text_name or enc.name, "context": context, "target_speedup": TARGET_TEXT,
+            "all": summary(list(per)), "en": summary(["en"]) if "en" in per else None, "per_lang": per,
+            "max_abs_diff": diff, "max_abs_feature": scale,
+            "same_features": bool(diff <= 1e-4 * max(scale, 1.0))}
+
+
+def report_text(res: dict) -> str:
+    """The text-extraction lines of the report."""
+    lines = [(f"  text extraction, {res['text_encoder']} text tower (context {res['context']}): full-context "
+              "padding in input order -> distinct captions, sorted, trimmed batches")]
+    for key, what in (("all", "every language"), ("en", "English")):
+        r = res.get(key)
+        if not r:
+            continue
+        target = "met" if r["meets_target"] else "NOT met"
+        lines.append(f"    {what:<15} {r['captions']:5d} captions, mean {r['mean_tokens']:5.1f} tokens: "
+                     f"{r['before_captions_per_s']:7.1f} -> {r['after_captions_per_s']:7.1f} captions/s = "
+                     f"{r['speedup']:.2f}x (target >= {TARGET_TEXT:g}x: {target}; padding alone can give at most "
+                     f"{r['padding_bound']:.2f}x)")
+    lines.append(f"    same features: {res['same_features']} (max |difference| {res['max_abs_diff']:.2e} of "
+                 f"features up to {res['max_abs_feature']:.2f})")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- run
 def run(ds: Any, enc: Any, source: str, num_frames: int = 8, batch_size: int = 16, workers: int | None = None,
         epochs: int = 3, repeats: int = 1) -> dict:
@@ -284,11 +377,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="decoding workers (default: cores - 1)")
     ap.add_argument("--epochs", type=int, default=None, help="head-training epochs on cached features")
     ap.add_argument("--repeats", type=int, default=None, help="best of this many interleaved timings")
+    ap.add_argument("--text-videos", type=int, default=None, help="videos whose captions the text timing encodes")
+    ap.add_argument("--text-encoder", default="ViT-B-32",
+                    help="open_clip model whose text tower the text timing uses ('none' skips it)")
+    ap.add_argument("--text-pretrained", default=None, help="its weights (default: random, seeded)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
 
     cfg = dict(QUICK if args.quick else FULL)
-    for k in ("videos", "epochs", "batch_size", "repeats"):
+    for k in ("videos", "epochs", "batch_size", "repeats", "text_videos"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
     with tempfile.TemporaryDirectory(prefix="mvkit-bench-clips-") as tmp:
@@ -296,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         enc = load_encoder(args.encoder, args.pretrained)
         res = run(ds, enc, source, args.frames, cfg["batch_size"], args.workers, cfg["epochs"], cfg["repeats"])
     print(report(res))
+    if args.text_encoder.lower() != "none":
+        captions, source = load_captions(cfg["text_videos"], quick=args.quick)
+        res["text"] = {**time_text(load_encoder(args.text_encoder, args.text_pretrained), captions), "source": source}
+        print(report_text(res["text"]))
     if args.out:
         from mvkit.io import atomic_write_json
 

@@ -26,17 +26,21 @@ _EXPORTS = {
     "create_encoder": "mvkit.features.encoders",
     "import_featuredata": "mvkit.features.imports",
     "import_c2kd_features": "mvkit.features.imports",
+    "export_encoder": "mvkit.features.export",
+    "HubUnavailable": "mvkit.features.hub",
 }
 
 __all__ = [
     "CorruptVideoError",
     "DecodedClip",
     "FeatureStore",
+    "HubUnavailable",
     "ProvenanceMismatch",
     "StoreWriter",
     "create_encoder",
     "decode_clip",
     "ensure_store",
+    "export_encoder",
     "extract_features",
     "extract_text_features",
     "import_c2kd_features",

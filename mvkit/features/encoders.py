@@ -259,6 +259,30 @@ def encode_text_tokens(clip: nn.Module, tokens: torch.Tensor, trimmed: bool) -> 
                                    getattr(clip, "text_eos_id", None), tokens)
 
 
+#: on CPU, the most padded tokens a batch of :meth:`VideoTextEncoder.encode_text` holds
+CPU_BATCH_TOKENS = 2048
+
+
+def _text_batches(tokens: torch.Tensor, pad_id: int, batch_size: int, max_tokens: int | None,
+                  by_length: bool) -> list[torch.Tensor]:
+    """Row indices of each batch: input order in ``batch_size`` slices, or (``by_length``) rows
+    sorted by length, each batch at most ``batch_size`` rows and ``max_tokens`` padded tokens."""
+    if not by_length:
+        return [torch.arange(i, min(i + batch_size, len(tokens))) for i in range(0, len(tokens), batch_size)]
+    lengths = (tokens != pad_id).sum(1).clamp_min(1)
+    order = torch.argsort(lengths, stable=True)
+    sorted_len = lengths[order].tolist()
+    out, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < batch_size and (
+                max_tokens is None or (end - start + 1) * sorted_len[end] <= max_tokens):
+            end += 1
+        out.append(order[start:end])
+        start = end
+    return out
+
+
 class TextModule(nn.Module):
     """A trainable copy of an encoder's text tower: ``forward(tokens) -> [N, text_dim]``.
 
@@ -335,16 +359,21 @@ class VideoTextEncoder:
     """A frozen video-text encoder (see the module docstring for the streams).
 
     Attributes: ``name``, ``pretrained``, ``weights_sha256``, ``streams`` (stream -> dim),
-    ``text_dim``, ``frame_transform``. Methods: ``encode_batch``, ``encode_text``,
-    ``tokenize``, ``text_module``, ``provenance``.
+    ``text_dim``, ``frame_transform``, ``seed`` and ``random_parts`` (``"video"``: the model,
+    ``"text"``: a separate text tower, initialised at random from ``seed``). Methods:
+    ``encode_batch``, ``encode_text``, ``tokenize``, ``text_module``, ``with_text_model``,
+    ``provenance``.
     """
 
     def __init__(self, name: str, pretrained: str | None, clip: nn.Module, tokenizer: Any,
                  frame_transform: FrameTransform, *, text_clip: nn.Module | None = None,
                  text_tokenizer: Any=None, text_name: str | None = None, text_pretrained: str | None = None,
                  towers: nn.Module | None = None, device: torch.device | str = "cpu",
-                 precision: str = "fp32", n_mels: int = 64, extra_provenance: dict | None = None):
+                 precision: str = "fp32", n_mels: int = 64, extra_provenance: dict | None = None,
+                 seed: int = 0, random_parts: Sequence[str] = ()):
         self.name = name
+        self.seed = int(seed)              # what random parts (this one's or a later text tower's) start from
+        self.random_parts = tuple(sorted(set(random_parts)))    # "video" (the model), "text" (a separate tower)
         self.pretrained = pretrained
         self.clip = clip.eval()
         self.text_clip = (text_clip or clip).eval()
@@ -485,31 +514,36 @@ class VideoTextEncoder:
         return _pad_tokens(tokens, self._context_length, self._pad_id)
 
     @torch.no_grad()
-    def encode_text(self, texts: Sequence[str], lang: str, batch_size: int = 256) -> torch.Tensor:
+    def encode_text(self, texts: Sequence[str], lang: str, batch_size: int = 256,
+                    max_batch_tokens: int | None = CPU_BATCH_TOKENS) -> torch.Tensor:
         """Text features ``[N, text_dim]`` (unnormalised, float32, on CPU), in input order.
 
-        Captions are tokenised once, sorted by length and encoded in batches padded to their
-        own longest caption (towers where padding changes nothing), so a short caption costs
-        its tokens rather than the full context.
+        Each distinct caption is tokenised and encoded once. Where padding changes nothing
+        (:func:`trimmable_text`) captions are sorted by length and batched so that a batch
+        is cut to its own longest caption: a short caption costs its tokens rather than the
+        full context. On CPU a batch also holds at most ``max_batch_tokens`` padded tokens
+        (cost per token is flat there, so narrower batches only pad less); on CUDA batches
+        are ``batch_size`` captions.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return torch.zeros(0, getattr(self, "text_dim", 0))
-        tokens = self.tokenize(texts, lang)
-        order = torch.argsort((tokens != self._pad_id).sum(1), stable=True) if self._trimmable \
-            else torch.arange(len(texts))
-        out = torch.empty(len(texts), 0)
-        for i in range(0, len(texts), batch_size):
-            rows = order[i:i + batch_size]
+        index: dict[str, int] = {}
+        where = torch.tensor([index.setdefault(t, len(index)) for t in texts])
+        tokens = self.tokenize(list(index), lang)
+        budget = max_batch_tokens if self.device.type == "cpu" else None
+        out = torch.empty(len(index), 0)
+        for rows in _text_batches(tokens, self._pad_id, batch_size, budget if self._trimmable else None,
+                                  self._trimmable):
             tok = tokens[rows]
             tok = (trim_padding(tok, self._pad_id) if self._trimmable else tok).to(self.device)
             short = self._context_length is not None and tok.shape[1] < self._context_length
             with self._autocast():
                 feats = encode_text_tokens(self.text_clip, tok, short).float().cpu()
             if out.shape[1] == 0:
-                out = torch.empty(len(texts), feats.shape[1])
+                out = torch.empty(len(index), feats.shape[1])
             out[rows] = feats
-        return out
+        return out[where]
 
     def text_module(self) -> TextModule:
         """A trainable copy of the text tower (``forward(tokens) -> [N, text_dim]``) for
@@ -583,12 +617,16 @@ class VideoTextEncoder:
 
     def with_text_model(self, text_model: str, text_pretrained: str | None = None) -> VideoTextEncoder:
         """This encoder with another text tower (e.g. ``"mvkit-tiny-ml"``): the video side is
-        the same objects, never rebuilt, so its video features stay valid."""
-        text_clip, text_tok = _text_tower(text_model, text_pretrained, self.device, self.precision)
+        the same objects, never rebuilt, so its video features stay valid. A random text tower
+        starts from this encoder's ``seed``, whatever the process's seed is by now."""
+        text_clip, text_tok, random_text = _text_tower(text_model, text_pretrained, self.device, self.precision,
+                                                       self.seed)
+        parts = [p for p in self.random_parts if p == "video"] + (["text"] if random_text else [])
         return VideoTextEncoder(self.name, self.pretrained, self.clip, self.tokenizer, self.frame_transform,
                                 text_clip=text_clip, text_tokenizer=text_tok, text_name=text_model,
                                 text_pretrained=text_pretrained, towers=self.towers, device=self.device,
-                                precision=self.precision, n_mels=self.n_mels, extra_provenance=self._extra)
+                                precision=self.precision, n_mels=self.n_mels, extra_provenance=self._extra,
+                                seed=self.seed, random_parts=parts)
 
     def provenance(self) -> dict:
         """Everything that identifies the features this encoder writes (checked on load)."""
@@ -605,6 +643,8 @@ class VideoTextEncoder:
             "motion": "mvkit-tiny motion tower" if self.towers is not None else "frame-feature differences",
             "audio": "mvkit-tiny audio tower" if self.towers is not None else "log-mel segment mean+std",
         }
+        if self.random_parts:      # rebuilt in a new process from this seed (encoder_from_identity)
+            p.update(init_seed=self.seed, random_parts=list(self.random_parts))
         p.update(self._extra)
         return p
 
@@ -613,36 +653,76 @@ class VideoTextEncoder:
 
 
 # ---------------------------------------------------------------------------- factory
-def _open_clip_model(model: str, pretrained: str | None, device, precision: str):
-    """``(model, tokenizer, preprocess_cfg)`` through open_clip's normal factory."""
+def _open_clip_model(model: str, pretrained: str | None, device, precision: str, seed: int):
+    """``(model, tokenizer, preprocess_cfg)`` through open_clip's normal factory.
+
+    Hub lookups run offline first (:func:`mvkit.features.hub.offline_first`): a model whose files
+    are neither cached nor reachable fails at once with one line saying what to do. A
+    ``local-dir:`` folder is checked for the layout traps first
+    (:func:`~mvkit.features.local_dir.check_local_dir`). Random parts are initialised from
+    ``seed`` (:func:`mvkit._setup.seeded_init`).
+    """
     import open_clip
 
+    from mvkit._setup import seeded_init
+    from mvkit.features.hub import HubUnavailable, offline_first
+
     oc_precision = "fp32" if precision == "amp" else precision
+    kw: dict[str, Any] = {}
+    needs: list[str] = []               # what the hub would have to supply (for the offline error)
+    if model.startswith("local-dir:"):
+        from mvkit.features.local_dir import check_local_dir
+
+        text_cfg = check_local_dir(model[len("local-dir:"):])
+        if text_cfg is not None:
+            kw["text_cfg"] = text_cfg
+    elif not model.startswith("hf-hub:"):            # (an hf-hub: config is itself a hub file)
+        hf_name = ((open_clip.get_model_config(model) or {}).get("text_cfg") or {}).get("hf_model_name")
+        if hf_name:
+            needs.append(f"the config and tokenizer of {hf_name!r}")
+        if pretrained and not Path(pretrained).is_file():
+            needs.append(f"the weights {pretrained!r}")
+
+    def build():
+        with seeded_init(seed):
+            # pretrained=None means random weights everywhere: open_clip would otherwise fetch the
+            # base weights of a Hugging Face text tower from the hub; a local-dir folder holds its own
+            clip = open_clip.create_model(model, pretrained=pretrained, precision=oc_precision, device=device,
+                                          pretrained_text=pretrained is not None and not model.startswith("local-dir:"),
+                                          **kw)
+        return clip, open_clip.get_tokenizer(model)
+
     try:
-        # pretrained=None means random weights everywhere: open_clip would otherwise fetch the
-        # base weights of a Hugging Face text tower from the hub
-        clip = open_clip.create_model(model, pretrained=pretrained, precision=oc_precision, device=device,
-                                      pretrained_text=pretrained is not None or model.startswith("local-dir:"))
-    except RuntimeError as e:
+        clip, tokenizer = offline_first(build, f"open_clip model {model!r} (pretrained={pretrained!r})",
+                                        " and ".join(needs))
+    except HubUnavailable:
+        raise
+    except (RuntimeError, OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"create_encoder: cannot build open_clip model {model!r} "
-                         f"(pretrained={pretrained!r}): {e}") from e
-    tokenizer = open_clip.get_tokenizer(model)
+                         f"(pretrained={pretrained!r}): {first}") from e
     pp = getattr(getattr(clip, "visual", None), "preprocess_cfg", {}) or {}
     return clip.eval(), tokenizer, pp
 
 
-def _text_tower(text_model: str, text_pretrained: str | None, device, precision: str):
-    """``(tower, tokenizer)`` of a separate text tower: the shipped multilingual ``mvkit-tiny-ml``
-    (or a folder holding one), else any open_clip model's text side."""
+def _random_open_clip(model: str, pretrained: str | None) -> bool:
+    """True if building ``model`` with ``pretrained`` initialises weights at random (no file, tag or folder)."""
+    return pretrained is None and not model.startswith("local-dir:")
+
+
+def _text_tower(text_model: str, text_pretrained: str | None, device, precision: str, seed: int):
+    """``(tower, tokenizer, random)`` of a separate text tower: the shipped multilingual
+    ``mvkit-tiny-ml`` (or a folder holding one), else any open_clip model's text side;
+    ``random`` says whether its weights were initialised from ``seed``."""
     from mvkit.backbone import multilingual as ml
 
     folder = text_model[len("local-dir:"):] if text_model.startswith("local-dir:") else None
     if text_model == ml.ML_NAME or (folder is not None and ml.is_multilingual_dir(folder)):
         if text_pretrained not in (None, "shipped") and folder is None:
             folder = text_pretrained
-        return ml.load_multilingual(folder, device)
-    clip, tok, _ = _open_clip_model(text_model, text_pretrained, device, precision)
-    return clip, tok
+        return (*ml.load_multilingual(folder, device), False)
+    clip, tok, _ = _open_clip_model(text_model, text_pretrained, device, precision, seed)
+    return clip, tok, _random_open_clip(text_model, text_pretrained)
 
 
 def _frame_transform_for(clip: nn.Module, pp: dict) -> FrameTransform:
@@ -654,7 +734,7 @@ def _frame_transform_for(clip: nn.Module, pp: dict) -> FrameTransform:
 
 def create_encoder(model: str, pretrained: str | None = None, *, text_model: str | None = None,
                    text_pretrained: str | None = None, device: str | torch.device | None = None,
-                   precision: str = "fp32") -> VideoTextEncoder:
+                   precision: str = "fp32", seed: int | None = None) -> VideoTextEncoder:
     """Build a frozen :class:`VideoTextEncoder`.
 
     ``model``: ``"mvkit-tiny"`` (the shipped backbone; ``pretrained`` may name another
@@ -666,7 +746,12 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
     captions: ``"mvkit-tiny-ml"`` (the shipped multilingual tower distilled onto mvkit-tiny's
     English text space; ``text_pretrained`` may name a rebuilt folder), or any open_clip
     model's text tower (e.g. ``xlm-roberta-base-ViT-B-32``). ``precision``: fp32, fp16,
-    bf16, or amp (fp32 weights, float16 autocast on CUDA).
+    bf16, or amp (fp32 weights, float16 autocast on CUDA). ``seed``: where weights are
+    random (``pretrained=None``, ``"random"``), they are initialised from this seed (None: the
+    seed of the last ``mvkit.setup``, 0 before any), so the same call gives the same weights;
+    building never moves the caller's random stream. Offline, a model whose hub files are not
+    cached fails at once (:class:`mvkit.features.hub.HubUnavailable`); ``local-dir:`` folders
+    (``mvkit export-encoder``) need no hub.
 
     Example:
         >>> from mvkit.features.encoders import create_encoder
@@ -677,7 +762,9 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
         'mvkit-tiny-ml'
     """
     from mvkit import backbone as bb
+    from mvkit._setup import init_seed, seeded_init
 
+    seed = init_seed() if seed is None else int(seed)
     if precision not in PRECISIONS:
         raise ValueError(f"create_encoder: precision must be one of {PRECISIONS}, got {precision!r}")
     if device is None:
@@ -694,35 +781,41 @@ def create_encoder(model: str, pretrained: str | None = None, *, text_model: str
         clip_weights = None if (random_init or shipped) else pretrained
         if clip_weights is not None and not Path(clip_weights).is_file():
             raise FileNotFoundError(f"create_encoder: mvkit-tiny checkpoint {clip_weights!r} not found")
-        parts = bb.load_tiny(local, clip_weights=clip_weights, device=device,
-                             precision=oc_precision, random_init=random_init)
+        with seeded_init(seed):
+            parts = bb.load_tiny(local, clip_weights=clip_weights, device=device,
+                                 precision=oc_precision, random_init=random_init)
         pp = getattr(parts.clip.visual, "preprocess_cfg", {}) or {}
         text_clip = text_tok = None
+        random_text = False
         if text_model is not None:
-            text_clip, text_tok = _text_tower(text_model, text_pretrained, device, precision)
+            text_clip, text_tok, random_text = _text_tower(text_model, text_pretrained, device, precision, seed)
         return VideoTextEncoder(
             model, "random" if random_init else (pretrained or "shipped"), parts.clip, parts.tokenizer,
             _frame_transform_for(parts.clip, pp), text_clip=text_clip, text_tokenizer=text_tok,
             text_name=text_model, text_pretrained=text_pretrained, towers=parts.towers,
             device=device, precision=precision, n_mels=parts.towers.cfg.n_mels,
-            extra_provenance={"files": [p.name for p in parts.files]})
+            extra_provenance={"files": [p.name for p in parts.files]}, seed=seed,
+            random_parts=(["video"] if random_init else []) + (["text"] if random_text else []))
 
     if pretrained is not None and not Path(str(pretrained)).exists() and "/" in str(pretrained):
         raise FileNotFoundError(f"create_encoder: checkpoint file {pretrained!r} not found")
     if pretrained is not None and Path(str(pretrained)).is_file():
         with naming_load_errors(pretrained):     # a truncated or corrupt file names itself
-            clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
+            clip, tok, pp = _open_clip_model(model, pretrained, device, precision, seed)
     else:
-        clip, tok, pp = _open_clip_model(model, pretrained, device, precision)
+        clip, tok, pp = _open_clip_model(model, pretrained, device, precision, seed)
     text_clip = text_tok = None
+    random_text = False
     if text_model is not None:
-        text_clip, text_tok = _text_tower(text_model, text_pretrained, device, precision)
+        text_clip, text_tok, random_text = _text_tower(text_model, text_pretrained, device, precision, seed)
     from mvkit.features.audio import N_MELS
 
     return VideoTextEncoder(model, pretrained, clip, tok, _frame_transform_for(clip, pp),
                             text_clip=text_clip, text_tokenizer=text_tok, text_name=text_model,
                             text_pretrained=text_pretrained, device=device, precision=precision,
-                            n_mels=N_MELS)
+                            n_mels=N_MELS, seed=seed,
+                            random_parts=(["video"] if _random_open_clip(model, pretrained) else [])
+                            + (["text"] if random_text else []))
 
 
 def encoder_from_identity(identity: dict, device: str | torch.device | None = None, where: str = "") -> VideoTextEncoder:
@@ -730,12 +823,16 @@ def encoder_from_identity(identity: dict, device: str | torch.device | None = No
     ``text_pretrained``) and check it has the recorded ``weights_sha256``.
 
     Used only where the encoder object cannot be passed down (a new process); a mismatch
-    (e.g. random weights built again) is an error, never silently other features.
+    is an error, never silently other features. Random weights are built again from their
+    recorded ``init_seed``. A store's provenance holds the encoder's own under
+    ``encoder_provenance`` (with the text tower and seed), read too.
     """
+    identity = {**(identity.get("encoder_provenance") or {}), **identity}
     if not identity.get("encoder"):
         raise ValueError(f"{where}: no encoder recorded; pass the encoder explicitly")
     enc = create_encoder(identity["encoder"], identity.get("pretrained"), text_model=identity.get("text_model"),
-                         text_pretrained=identity.get("text_pretrained"), device=device or "cpu")
+                         text_pretrained=identity.get("text_pretrained"), device=device or "cpu",
+                         seed=identity.get("init_seed"))
     want = identity.get("weights_sha256")
     if want and enc.weights_sha256 != want:
         raise ValueError(f"{where}: recorded encoder {identity['encoder']!r} had weights {str(want)[:12]}, but "

@@ -161,7 +161,8 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
     """Decode, encode and cache every video of ``dataset`` into the store at ``out_dir``.
 
     Returns the opened store, or ``None`` when this process handled its part of a split
-    extraction (``shard``) and other parts are still missing. With ``resume`` finished
+    extraction (``shard``) and other parts are still missing (under torchrun, with a process
+    group, the ranks wait for each other and rank 0 alone finishes and returns the store). With ``resume`` finished
     shards are kept; without it an existing store is an error. Raises
     :class:`~mvkit.features.store.ProvenanceMismatch` if ``out_dir`` holds another
     encoder's (or sampling's) features, and ``FloatingPointError`` if the encoder
@@ -228,7 +229,9 @@ def extract_features(dataset: Any, encoder: Any, out_dir: str | os.PathLike, num
         import torch.distributed as dist
 
         if dist.is_available() and dist.is_initialized():
-            dist.barrier()
+            dist.barrier()                 # every rank's shards are written
+            if dist.get_rank() != 0:       # rank 0 finishes the store
+                return None
     return open_store(out_dir) if writer.finalize() else None
 
 
@@ -256,15 +259,54 @@ def _encode(encoder, frames, mels, vids, device) -> list[dict[str, np.ndarray]]:
     return clean
 
 
+TEXT_CHUNK = 4096    # captions per encode_text call: sorted by length within it, so batches are near uniform
+
+
+def encode_captions(encoder: Any, texts: Sequence[str], lang: str, batch_size: int = 256,
+                    chunk: int = TEXT_CHUNK, bar: Any = None) -> np.ndarray:
+    """Text features ``float32 [N, text_dim]`` of one language's captions, in input order.
+
+    ``encode_text`` sorts each chunk of ``chunk`` captions by length and cuts every batch of
+    ``batch_size`` to its longest caption (towers where padding changes nothing), so a whole
+    language goes through in batches of near-uniform length rather than batches of 256
+    padded to their longest (an encoder whose ``encode_text`` takes no ``batch_size`` gets
+    ``batch_size`` captions per call). ``bar``: a tqdm bar advanced per call.
+    """
+    import torch
+
+    sized = _takes_batch_size(encoder)       # else an encoder of the plain protocol gets batch_size at a time
+    step = chunk if sized else batch_size
+    parts = []
+    with torch.inference_mode():
+        for s in range(0, len(texts), step):
+            part = list(texts[s:s + step])
+            emb = encoder.encode_text(part, lang, batch_size=batch_size) if sized else encoder.encode_text(part, lang)
+            parts.append(emb.detach().float().cpu().numpy())
+            if bar is not None:
+                bar.update(len(part))
+    if not parts:
+        return np.zeros((0, int(getattr(encoder, "text_dim", 0))), np.float32)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _takes_batch_size(encoder: Any) -> bool:
+    import inspect
+
+    try:
+        return "batch_size" in inspect.signature(encoder.encode_text).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def extract_text_features(dataset: Any, encoder: Any, store: FeatureStore | str | os.PathLike,
                           langs: Sequence[str] | None = None, batch_size: int = 256,
                           resume: bool = True, progress: bool = True) -> list[str]:
     """Encode every caption per language and write ``store/text/<lang>/``; returns the languages.
 
     With ``resume`` a language already written for the same captions and encoder is
-    kept. Features are the encoder's unnormalised output, cast to float32.
+    kept. Features are the encoder's unnormalised output, cast to float32
+    (:func:`encode_captions`: a language's captions sorted by length, batches trimmed).
     """
-    import torch
     from tqdm.auto import tqdm
 
     path = Path(store.path if isinstance(store, FeatureStore) else store)
@@ -283,12 +325,8 @@ def extract_text_features(dataset: Any, encoder: Any, store: FeatureStore | str 
         if resume and _text_done(path, lang, ids, prov):
             done.append(lang)
             continue
-        parts = []
-        with torch.inference_mode():
-            for s in tqdm(range(0, len(caps), batch_size), desc=f"text {lang}", disable=not progress):
-                emb = encoder.encode_text([c.text for c in caps[s:s + batch_size]], lang)
-                parts.append(emb.detach().float().cpu().numpy())
-        feats = np.concatenate(parts).astype(np.float32)
+        with tqdm(total=len(caps), desc=f"text {lang}", unit="caption", disable=not progress) as bar:
+            feats = encode_captions(encoder, [c.text for c in caps], lang, batch_size, bar=bar)
         if not np.isfinite(feats).all():
             raise FloatingPointError(f"{encoder.name}: NaN/inf in text features of language {lang!r}")
         write_text_features(path, lang, ids, feats, prov)
@@ -313,9 +351,12 @@ def store_dir_name(encoder: str, num_frames: int, weights: str | None = None, te
     The encoder name, the separate text tower (if any), the frame count and the weights
     hash -- never how the weights were spelled (a tag, a file path, "shipped"), so the
     same weights find the same store, and a new checkpoint gets a new folder: features
-    are never mixed with, and never overwrite, another checkpoint's.
+    are never mixed with, and never overwrite, another checkpoint's. A ``local-dir:`` model is
+    named by its folder's name, not its path (a moved or copied folder finds its store).
     """
     def slug(s: str) -> str:
+        if s.startswith("local-dir:"):
+            s = Path(s[len("local-dir:"):].rstrip("/")).name or s
         return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
     name = slug(encoder) + (f"+{slug(text_model)}" if text_model else "") + f"-f{num_frames}"
     return name + (f"-w{weights[:10]}" if weights else "")
@@ -465,11 +506,33 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+        args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
+    joined = _join_torchrun(args.shard)
+    try:
+        return _extract(args, joined)
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
+
+
+def _join_torchrun(shard: str | None) -> bool:
+    """Under torchrun (``WORLD_SIZE`` > 1 and a rendezvous address), join a gloo group so the
+    ranks can wait for each other's shards; only the barrier uses it (CPU or GPU alike)."""
+    import torch.distributed as dist
+
+    if shard is not None or int(os.environ.get("WORLD_SIZE", "1")) <= 1 or "MASTER_ADDR" not in os.environ:
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+        return True
+    return False
+
+
+def _extract(args: argparse.Namespace, joined: bool) -> int:
     from mvkit.data import load
     from mvkit.features.encoders import create_encoder
 
-    if args.device is None and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
-        args.device = f"cuda:{int(os.environ['LOCAL_RANK'])}"   # one GPU per torchrun rank
     dataset = load(args.data)
     enc = create_encoder(args.encoder, args.pretrained, text_model=args.text_model,
                          text_pretrained=args.text_pretrained, device=args.device)
@@ -479,9 +542,10 @@ def main(argv: list[str] | None = None) -> int:
                              batch_size=args.batch_size, num_workers=args.workers, device=args.device,
                              videos_per_shard=args.videos_per_shard, dtype=args.dtype)
     if store is None:
-        print(f"{args.out}: this part is done; the store completes when every --shard has run")
+        if not joined:
+            print(f"{args.out}: this part is done; the store completes when every --shard has run")
         return 0
-    if not args.no_text:   # whichever process completes the store encodes the captions
+    if not args.no_text:   # the process that completes the store (rank 0 under torchrun) encodes the captions
         langs = args.langs.split(",") if args.langs else None
         done = extract_text_features(dataset, enc, store, langs=langs)
         if langs is None:   # every language: ensure_store may reuse this store as is

@@ -33,7 +33,7 @@ def _store_for(params: DataParams, encoder: Any, progress: bool) -> tuple[Any, A
     if params.dataset == "embedded":
         from mvkit.data.synth import ensure_world
 
-        world = ensure_world(None, seed=params.seed)
+        world = ensure_world(params.n_videos, seed=params.seed)
         return load(world), open_store(ensure_store(world, encoder, num_frames=params.num_frames, progress=progress))
     if params.data_root is None:
         raise ValueError(f"dataset {params.dataset!r} needs data_root (the folder you downloaded it to)")

@@ -6,6 +6,10 @@ multilingual text tower, is a change of that one dictionary, e.g.::
 
     DATA = {"dataset": "msrvtt", "data_root": "/data/msrvtt", "encoder": "ViT-B-32", "pretrained": "openai"}
     DATA = {"text_model": "xlm-roberta-base-ViT-B-32", "text_pretrained": "laion5b_s13b_b90k"}
+    DATA = {"encoder": "ViT-B-32", "pretrained": None, "text_model": "local-dir:/towers/xlmr"}   # offline
+
+``pretrained=None`` means random weights, seeded by ``mvkit.setup``; a ``local-dir:`` folder
+(``mvkit export-encoder``) needs no network.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class DataParams:
     ml_text_pretrained: str | None = None
     num_frames: int = 8
     seed: int = 0
+    n_videos: int | None = None
 
 
 #: dataset: "embedded" (the generated world) or a manifest name (data_manifests/, e.g. "msrvtt");
@@ -37,7 +42,8 @@ class DataParams:
 #: text_model / text_pretrained: a separate text tower for the captions (None: the encoder's own);
 #: ml_text_model / ml_text_pretrained: the multilingual text tower of the zero-shot multilingual
 #: rows, MKTVR's dual path and DCOT's judge (mvkit-tiny-ml, or e.g. xlm-roberta-base-ViT-B-32);
-#: num_frames: frames sampled per clip; seed: the world's and the runs' seed.
+#: num_frames: frames sampled per clip; seed: the world's and the runs' seed; n_videos: the
+#: embedded world's size (None: the default, or the smoke size under MVKIT_SMOKE=1).
 DATA_DEFAULTS: dict[str, Any] = asdict(DataParams())
 
 

@@ -2,7 +2,9 @@
 
 Each rank embeds its slice of the global batch; :func:`gather_with_grad` all-gathers the
 embeddings (keeping the autograd path to the local slice) so every rank computes the same
-loss over all ``world x B`` pairs, as a single process would with the whole batch.
+loss over the whole global batch, as a single process would. Slices may differ in size (the
+last batch of an epoch rarely divides by the world size): the caller passes every rank's
+row count and the gather pads to the largest and drops the padding again.
 
 Gradients: the backward of the gather sums the incoming gradients over ranks and returns
 the local slice. Every rank computes the same loss L, so rank r receives
@@ -37,35 +39,49 @@ def init_from_env(device: torch.device | None = None) -> tuple[int, int]:
     return world()
 
 
+def _all_gather(x: Tensor, sizes: list[int]) -> Tensor:
+    """Every rank's ``x`` (``sizes[r]`` rows on rank r), padded to the largest for the collective."""
+    m = max(sizes)
+    if x.shape[0] < m:
+        x = torch.cat([x, x.new_zeros((m - x.shape[0], *x.shape[1:]))])
+    out = [torch.empty_like(x) for _ in sizes]
+    dist.all_gather(out, x.contiguous())
+    return torch.cat([o[:n] for o, n in zip(out, sizes)], 0)
+
+
 class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.rank, ctx.size, ctx.n = dist.get_rank(), dist.get_world_size(), x.shape[0]
-        out = [torch.empty_like(x) for _ in range(ctx.size)]
-        dist.all_gather(out, x.contiguous())
-        return torch.cat(out, 0)
+    def forward(ctx, x: Tensor, sizes: list[int]) -> Tensor:  # type: ignore[override]
+        ctx.rank, ctx.sizes = dist.get_rank(), sizes
+        return _all_gather(x, sizes)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         grad = grad.contiguous()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
+        start = sum(ctx.sizes[:ctx.rank])
+        return grad[start:start + ctx.sizes[ctx.rank]], None
 
 
-def gather_with_grad(x: Tensor) -> Tensor:
-    """Concatenate ``x`` from all ranks along dim 0 (rank order), differentiable; identity if single."""
+def gather_with_grad(x: Tensor, sizes: list[int] | None = None) -> Tensor:
+    """Concatenate ``x`` from all ranks along dim 0 (rank order), differentiable; identity if single.
+
+    ``sizes``: the rows rank r contributes (default: all ranks as many as this one); rows of
+    ``x`` beyond this rank's count are left out (a rank with an empty slice embeds a stand-in
+    row it does not contribute, so its collectives line up with the others').
+    """
     if world()[1] == 1:
         return x
+    sizes = [x.shape[0]] * world()[1] if sizes is None else [int(n) for n in sizes]
+    x = x[:sizes[world()[0]]]
     if not x.requires_grad:
-        out = [torch.empty_like(x) for _ in range(world()[1])]
-        dist.all_gather(out, x.contiguous())
-        return torch.cat(out, 0)
-    return _GatherWithGrad.apply(x)
+        return _all_gather(x, sizes)
+    return _GatherWithGrad.apply(x, sizes)
 
 
-def gather_tree(tree: dict[str, Tensor]) -> dict[str, Tensor]:
+def gather_tree(tree: dict[str, Tensor], sizes: list[int] | None = None) -> dict[str, Tensor]:
     """:func:`gather_with_grad` on every tensor of an embedding dict."""
-    return {k: gather_with_grad(v) for k, v in tree.items()}
+    return {k: gather_with_grad(v, sizes) for k, v in tree.items()}
 
 
 def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:

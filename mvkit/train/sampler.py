@@ -21,9 +21,12 @@ class UniqueVideoBatchSampler:
     ``numpy.random.default_rng([seed, epoch])`` (so a resumed run replays the same order),
     then fills each batch greedily, deferring a caption whose video is already in the batch
     to the next batch. Only when fewer distinct videos than ``batch_size`` remain does a
-    batch take duplicates. Under DDP the global batch (``batch_size`` captions) is split
-    into ``world_size`` contiguous slices and rank ``rank`` gets its slice; incomplete
-    global batches are dropped so every rank steps the same number of times.
+    batch take duplicates. The global batches depend on the seed and epoch only, never on
+    the number of ranks: under DDP each global batch is cut into ``world_size`` contiguous
+    slices (:meth:`split`, sizes differing by at most one, so the last, incomplete batch is
+    kept as one process keeps it) and rank ``rank`` gets its slice; every rank steps once per
+    global batch, so the schedule is the single process's too. ``drop_last`` drops the
+    incomplete last batch (for every world size alike).
 
     ``captions_per_video``: each epoch keeps a seeded sample of at most this many captions
     of every video (different captions each epoch), so an epoch costs videos x k caption
@@ -35,11 +38,11 @@ class UniqueVideoBatchSampler:
                  captions_per_video: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if batch_size % world_size:
-            raise ValueError(f"global batch_size={batch_size} not divisible by world_size={world_size}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} of world_size {world_size}: need 0 <= rank < world_size")
         self.caption_video = np.asarray(caption_video, dtype=np.int64)
         self.batch_size, self.seed = batch_size, seed
-        self.drop_last = drop_last or world_size > 1
+        self.drop_last = drop_last
         self.world_size, self.rank = world_size, rank
         self.captions_per_video = captions_per_video
         self.epoch = 0
@@ -84,10 +87,16 @@ class UniqueVideoBatchSampler:
             out.pop()
         return out
 
+    def split(self, batch: Sequence[int]) -> list[list[int]]:
+        """``batch`` cut into ``world_size`` contiguous slices, rank order; the first
+        ``len(batch) % world_size`` slices hold one row more (a slice may be empty)."""
+        n, w = len(batch), self.world_size
+        bounds = [r * (n // w) + min(r, n % w) for r in range(w + 1)]
+        return [list(batch[bounds[r]:bounds[r + 1]]) for r in range(w)]
+
     def __iter__(self) -> Iterator[list[int]]:
-        per = self.batch_size // self.world_size
         for b in self.global_batches():
-            yield b[self.rank * per:(self.rank + 1) * per] if self.world_size > 1 else b
+            yield self.split(b)[self.rank]
 
     def __len__(self) -> int:
         return len(self.global_batches())

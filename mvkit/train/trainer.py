@@ -161,10 +161,6 @@ def _open(path: str, what: str):
     return open_store(path)
 
 
-def _gather_index(x: torch.Tensor) -> torch.Tensor:
-    return ddp.gather_with_grad(x.long()) if ddp.world()[1] > 1 else x
-
-
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch CPU threads (None: unchanged), restoring the count after.
@@ -272,8 +268,7 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
                                       world_size=world, rank=rank, captions_per_video=cfg.captions_per_video)
     steps_per_epoch = len(sampler)
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(train.captions)} training captions make no batch of {cfg.batch_size} "
-                         f"on {world} ranks")
+        raise ValueError(f"{len(train.captions)} training captions make no batch of {cfg.batch_size}")
     optimizer = torch.optim.AdamW(_param_groups(model, objective, cfg))
     total = steps_per_epoch * cfg.epochs
     scheduler = WarmupCosine(optimizer, total, round(cfg.warmup * total), cfg.min_lr_ratio)
@@ -297,15 +292,20 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
         sampler.set_epoch(epoch)
         model.train()
         t_ep, loss_sum, n = time.perf_counter(), 0.0, 0
-        for rows in sampler:
-            rows_t = torch.as_tensor(rows, dtype=torch.long)
+        for batch in sampler.global_batches():       # the same global batches for any number of ranks
+            parts = sampler.split(batch)
+            sizes = [len(p) for p in parts]
+            # a rank whose slice of a short last batch is empty embeds a stand-in row it does not contribute
+            rows_t = torch.as_tensor(parts[rank] or batch[:1], dtype=torch.long)
             vrows = train.caption_video[rows_t]
             tb = train.text_batch(rows_t).to(device)
             vb = train.video_batch(vrows).to(device)
+            every = torch.as_tensor(batch, dtype=torch.long)
             with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                te, ve = ddp.gather_tree(model.embed_text(tb)), ddp.gather_tree(model.embed_video(vb))
-                step = StepInput(model, te, ve, _gather_index(rows_t).to(device), _gather_index(vrows).to(device),
-                                 _gather_index(tb.is_en).bool())
+                te = ddp.gather_tree(model.embed_text(tb), sizes)
+                ve = ddp.gather_tree(model.embed_video(vb), sizes)
+                step = StepInput(model, te, ve, every.to(device), train.caption_video[every].to(device),
+                                 train.is_en[every].to(device))
                 loss = objective(step)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"epoch {epoch} step {state['step']}: loss is {loss.item()}")

@@ -193,3 +193,41 @@ def toy_world(tmp_path_factory):
     (root / "videos" / "text.mp4").write_text("not a video")
     names = good[:4] + ["broken"] + good[4:7] + ["text", "gone"] + good[7:]
     return make_dataset(root, names)
+
+
+# --------------------------------------------------------------------------- tiny HF text tower
+HF_WORDS = ["a", "red", "blue", "ball", "cube", "moves", "left", "right", "बायाँ", "लाल", "गेंद", "சிவப்பு",
+            "பந்து", "红", "球", "ein", "roter", "Ball"]
+
+
+def write_tiny_xlmr(folder: Path) -> dict[str, int]:
+    """A tiny XLM-R config and a word-level ``PreTrainedTokenizerFast`` saved in ``folder``
+    (what a hub snapshot of an HF text model holds: config.json + tokenizer files), built offline.
+
+    XLM-R's special-token order (pad id 1); returns the vocabulary.
+    """
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers.processors import TemplateProcessing
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = {t: i for i, t in enumerate(specials + sorted(set(HF_WORDS)))}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                                pad_token="<pad>", unk_token="<unk>")
+    fast.save_pretrained(folder)
+    transformers.XLMRobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                                  num_attention_heads=2, intermediate_size=64, max_position_embeddings=40,
+                                  pad_token_id=1, bos_token_id=0, eos_token_id=2).save_pretrained(folder)
+    return vocab
+
+
+def tiny_xlmr_clip_config(hf_name: str, embed_dim: int = 16) -> dict:
+    """An open_clip config: a one-layer 32px ViT and the HF text tower ``hf_name`` (mean pooled)."""
+    return {"embed_dim": embed_dim,
+            "vision_cfg": {"image_size": 32, "patch_size": 16, "width": 32, "head_width": 16, "layers": 1},
+            "text_cfg": {"hf_model_name": hf_name, "hf_tokenizer_name": hf_name, "hf_proj_type": "mlp",
+                         "hf_pooler_type": "mean_pooler", "context_length": 12}}

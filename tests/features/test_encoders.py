@@ -138,10 +138,53 @@ def test_checkpoint_file_and_local_dir_give_same_weights(tiny_clip_name, tiny_en
 
 
 def test_random_weights_differ_in_hash(tiny_clip_name, tiny_enc):
-    torch.manual_seed(123)
-    other = create_encoder(tiny_clip_name, None, device="cpu")
+    other = create_encoder(tiny_clip_name, None, device="cpu", seed=123)
     assert other.weights_sha256 != tiny_enc.weights_sha256
     assert len(other.weights_sha256) == 64
+
+
+def test_random_init_is_seeded_by_setup_and_leaves_the_callers_stream(tiny_clip_name):
+    import mvkit
+    from mvkit.features.encoders import encoder_from_identity
+
+    mvkit.setup(0)
+    a = create_encoder(tiny_clip_name, None, device="cpu")
+    torch.manual_seed(99)                          # the global stream does not decide the weights
+    b = create_encoder(tiny_clip_name, None, device="cpu")
+    assert a.weights_sha256 == b.weights_sha256 == create_encoder(tiny_clip_name, None, seed=0).weights_sha256
+    assert a.random_parts == ("video",) and a.provenance()["init_seed"] == 0
+    mvkit.setup(7)
+    c = create_encoder(tiny_clip_name, None, device="cpu")
+    assert c.seed == 7 and c.weights_sha256 == create_encoder(tiny_clip_name, None, seed=7).weights_sha256
+    assert c.weights_sha256 != a.weights_sha256
+    # building an encoder draws nothing from the caller's random stream
+    torch.manual_seed(5)
+    want = torch.rand(4)
+    torch.manual_seed(5)
+    create_encoder(tiny_clip_name, None, device="cpu")
+    assert torch.equal(torch.rand(4), want)
+    # a new process (here: another seed by now) rebuilds the weights from the recorded seed
+    mvkit.setup(3)
+    assert encoder_from_identity(c.provenance()).weights_sha256 == c.weights_sha256
+    mvkit.setup(0)
+
+
+def test_vit_b_32_random_weights_twice_in_one_process_are_the_same():
+    a = create_encoder("ViT-B-32", None, device="cpu", seed=0)
+    b = create_encoder("ViT-B-32", None, device="cpu", seed=0)
+    assert a.weights_sha256 == b.weights_sha256
+
+
+def test_shipped_and_loaded_weights_ignore_the_seed():
+    """Seeding changes nothing for weights that come from a file: the shipped mvkit-tiny keeps
+    the hash its stores are named by (w6e6fd00049), under any seed."""
+    tiny = create_encoder("mvkit-tiny", device="cpu", seed=5)
+    assert tiny.weights_sha256.startswith("6e6fd00049") and tiny.random_parts == ()
+    assert "init_seed" not in tiny.provenance()
+    rand = create_encoder("mvkit-tiny", "random", device="cpu")
+    assert rand.random_parts == ("video",)
+    assert rand.weights_sha256 == create_encoder("mvkit-tiny", "random", device="cpu").weights_sha256 != \
+        tiny.weights_sha256
 
 
 def test_bad_inputs_raise_clear_errors(tiny_clip_name, tiny_enc, tmp_path):
@@ -241,3 +284,38 @@ def test_a_truncated_or_corrupt_checkpoint_is_named_for_every_backbone(tiny_clip
         with pytest.raises(ValueError, match=re.escape(str(ckpt))) as err:   # a ValueError naming the file
             create_encoder(model, str(ckpt), device="cpu")
         assert "SafetensorError" not in type(err.value).__name__
+
+
+def test_text_batches_cover_every_row_once_within_their_limits():
+    from mvkit.features.encoders import _text_batches
+
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.randint(3, 17, (50,), generator=g)
+    tokens = (torch.arange(16)[None] < lengths[:, None]).long() * 7       # right-padded with 0
+    batches = _text_batches(tokens, 0, batch_size=8, max_tokens=40, by_length=True)
+    rows = torch.cat(batches)
+    assert sorted(rows.tolist()) == list(range(50))
+    for b in batches:
+        n = int(lengths[b].max())
+        assert len(b) <= 8 and (len(b) == 1 or len(b) * n <= 40)
+    assert torch.cat([lengths[b] for b in batches]).diff().min() >= 0           # sorted by length
+    plain = _text_batches(tokens, 0, batch_size=8, max_tokens=40, by_length=False)
+    assert torch.equal(torch.cat(plain), torch.arange(50)) and len(plain) == 7
+
+
+def test_encode_text_dedups_sorts_and_matches_full_context(tiny_enc):
+    texts = ["a red ball moves left and then right across the frame", "a cube", "a red ball", "a cube",
+             "blue", "a cube"] * 3
+    with torch.no_grad():
+        full = tiny_enc.clip.encode_text(tiny_enc.tokenize(texts, "en", full_context=True))
+    for batch, budget in ((256, None), (2, None), (256, 12)):
+        got = tiny_enc.encode_text(texts, "en", batch_size=batch, max_batch_tokens=budget)
+        assert torch.allclose(got, full, atol=1e-5), (batch, budget)
+    calls = []
+    real = tiny_enc.tokenize
+    tiny_enc.tokenize = lambda t, lang, **kw: calls.append(list(t)) or real(t, lang, **kw)
+    try:
+        tiny_enc.encode_text(texts, "en")
+    finally:
+        del tiny_enc.tokenize
+    assert calls == [list(dict.fromkeys(texts))]                          # each distinct caption once

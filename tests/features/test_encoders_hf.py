@@ -17,34 +17,14 @@ transformers = pytest.importorskip("transformers")
 
 from mvkit.features.encoders import create_encoder
 
-WORDS = ["a", "red", "blue", "ball", "cube", "moves", "left", "right", "बायाँ", "लाल", "गेंद", "சிவப்பு", "பந்து", "红", "球", "ein", "roter", "Ball"]
+from .conftest import tiny_xlmr_clip_config, write_tiny_xlmr
 
 
 @pytest.fixture(scope="module")
 def xlmr_names(tmp_path_factory):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
     folder = tmp_path_factory.mktemp("tiny_xlmr")
-    specials = ["<s>", "<pad>", "</s>", "<unk>"]            # XLM-R order: pad id 1
-    vocab = {t: i for i, t in enumerate(specials + sorted(set(WORDS)))}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    from tokenizers.processors import TemplateProcessing
-
-    tok.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                                pad_token="<pad>", unk_token="<unk>")
-    fast.save_pretrained(folder)
-    cfg = transformers.XLMRobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                                        num_attention_heads=2, intermediate_size=64,
-                                        max_position_embeddings=40, pad_token_id=1, bos_token_id=0,
-                                        eos_token_id=2)
-    cfg.save_pretrained(folder)
-    oc = {"embed_dim": 16,
-          "vision_cfg": {"image_size": 32, "patch_size": 16, "width": 32, "head_width": 16, "layers": 1},
-          "text_cfg": {"hf_model_name": str(folder), "hf_tokenizer_name": str(folder),
-                       "hf_proj_type": "mlp", "hf_pooler_type": "mean_pooler", "context_length": 12}}
-    (folder / "mvkit-test-xlmr.json").write_text(json.dumps(oc))
+    write_tiny_xlmr(folder)
+    (folder / "mvkit-test-xlmr.json").write_text(json.dumps(tiny_xlmr_clip_config(str(folder))))
     open_clip.add_model_config(folder / "mvkit-test-xlmr.json")
     return "mvkit-test-xlmr"
 

@@ -58,6 +58,8 @@ def test_ensure_store_builds_once_and_reuses(fakes, tmp_path):
     assert open_store(p).text_langs == ["en", "hi"]
     # keyed by what the store holds, never by how the weights were spelled
     assert extract.store_dir_name("ViT-B-32", 8) == "ViT-B-32-f8"
+    assert extract.store_dir_name("ViT-B-32", 8, "ab" * 8, "local-dir:/data/towers/xlmr-b32/") == \
+        "ViT-B-32+xlmr-b32-f8-wababababab"           # a local-dir: tower by its folder's name
     assert extract.store_dir_name("mvkit-tiny", 8, "0123456789abcdef", "mvkit-tiny-ml") == \
         "mvkit-tiny+mvkit-tiny-ml-f8-w0123456789"
 

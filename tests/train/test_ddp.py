@@ -35,13 +35,16 @@ def _model():
                         spaces={"main": {"dropout": 0.0}})
 
 
-def _loss_and_grads(rows):
+def _loss_and_grads(rows, sizes=None, n=B):
+    """Loss and gradients over the first ``n`` rows of the batch; this rank embeds ``rows``
+    (``sizes``: every rank's row count, for uneven slices)."""
     feats, mask, text, vid = _setup_batch()
     model = _model()
-    te = ddp.gather_tree(model.embed_text(TextBatch(text[rows], torch.ones(len(rows), dtype=torch.bool))))
-    ve = ddp.gather_tree(model.embed_video(VideoBatch({"appearance": feats[rows]}, {"appearance": mask[rows]})))
-    gvid = ddp.gather_with_grad(vid[rows])
-    loss = Contrastive(create_loss("infonce"))(StepInput(model, te, ve, gvid, gvid, torch.ones(B, dtype=torch.bool)))
+    te = ddp.gather_tree(model.embed_text(TextBatch(text[rows], torch.ones(len(rows), dtype=torch.bool))), sizes)
+    ve = ddp.gather_tree(model.embed_video(VideoBatch({"appearance": feats[rows]}, {"appearance": mask[rows]})),
+                         sizes)
+    gvid = ddp.gather_with_grad(vid[rows], sizes)
+    loss = Contrastive(create_loss("infonce"))(StepInput(model, te, ve, gvid, gvid, torch.ones(n, dtype=torch.bool)))
     loss.backward()
     params = list(model.parameters())
     ddp.average_gradients(params)
@@ -54,9 +57,12 @@ def _worker(rank, world, port, out):
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
     try:
         per = B // world
-        loss, grads = _loss_and_grads(torch.arange(rank * per, (rank + 1) * per))
+        got = {B: _loss_and_grads(torch.arange(rank * per, (rank + 1) * per))}
+        # uneven slices: 5 rows as [3, 2]; 1 row as [1, 0] (rank 1 embeds a stand-in it drops)
+        got[5] = _loss_and_grads(torch.arange(0, 3) if rank == 0 else torch.arange(3, 5), [3, 2], n=5)
+        got[1] = _loss_and_grads(torch.arange(0, 1), [1, 0], n=1)
         if rank == 0:
-            torch.save({"loss": loss, "grads": grads}, out)
+            torch.save(got, out)
     finally:
         torch.distributed.destroy_process_group()
 
@@ -68,13 +74,15 @@ def _free_port() -> int:
 
 
 def test_two_process_gather_matches_single_process(tmp_path):
-    loss1, grads1 = _loss_and_grads(torch.arange(B))
     out = tmp_path / "rank0.pt"
     mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
     got = torch.load(out)
-    assert torch.allclose(got["loss"], loss1, atol=1e-6)
-    for a, b in zip(got["grads"], grads1):
-        assert torch.allclose(a, b, atol=1e-6)
+    for n in (B, 5, 1):
+        loss1, grads1 = _loss_and_grads(torch.arange(n), n=n)
+        loss2, grads2 = got[n]
+        assert torch.allclose(loss2, loss1, atol=1e-6), n
+        for a, b in zip(grads2, grads1):
+            assert torch.allclose(a, b, atol=1e-6), n
 
 
 def test_single_process_helpers_are_identity():

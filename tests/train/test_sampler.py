@@ -46,15 +46,24 @@ def test_seeded_per_epoch():
     assert a.global_batches() == b.global_batches()
 
 
-def test_ranks_partition_the_global_batch():
+def test_ranks_partition_the_single_process_batches():
+    """Any world size steps through the one process's global batches, incomplete last one included."""
     cv = _cv()
-    whole = UniqueVideoBatchSampler(cv, 8, seed=2, world_size=2, rank=0).global_batches()
-    r0 = list(UniqueVideoBatchSampler(cv, 8, seed=2, world_size=2, rank=0))
-    r1 = list(UniqueVideoBatchSampler(cv, 8, seed=2, world_size=2, rank=1))
-    assert all(len(b) == 8 for b in whole)     # DDP drops the incomplete last batch
-    assert [a + b for a, b in zip(r0, r1)] == whole
-    with pytest.raises(ValueError, match="divisible"):
-        UniqueVideoBatchSampler(cv, 9, world_size=2)
+    one = UniqueVideoBatchSampler(cv, 8, seed=2).global_batches()
+    assert len(one[-1]) < 8                    # this epoch ends with an incomplete batch: it is kept
+    for world in (2, 3):
+        ranks = [UniqueVideoBatchSampler(cv, 8, seed=2, world_size=world, rank=r) for r in range(world)]
+        assert all(r.global_batches() == one and len(r) == len(one) for r in ranks)
+        per_rank = [list(r) for r in ranks]
+        assert [[i for p in parts for i in p] for parts in zip(*per_rank)] == one
+        for parts in zip(*per_rank):           # contiguous slices differing by at most one row
+            assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert UniqueVideoBatchSampler(cv, 8, world_size=3).split([5, 6, 7, 8]) == [[5, 6], [7], [8]]
+    assert UniqueVideoBatchSampler(cv, 8, world_size=3).split([5]) == [[5], [], []]
+    dropped = UniqueVideoBatchSampler(cv, 8, seed=2, drop_last=True, world_size=2)
+    assert dropped.global_batches() == one[:-1]
+    with pytest.raises(ValueError, match="rank"):
+        UniqueVideoBatchSampler(cv, 8, world_size=2, rank=2)
 
 
 def test_warmup_cosine_hand_computed():
