@@ -27,3 +27,10 @@ def test_throughput_reports_positive_rates(smoke):
     dataset, store, enc = smoke
     r = tb.throughput(dataset, store, enc, "bag", steps=2, batch_size=32)
     assert r["captions"] == 64 and r["captions_per_s"] > 0 and r["train_captions"] > 64
+
+
+def test_the_packing_bound_counts_full_context_rows_over_packed_rows(smoke):
+    """Short captions share rows, so the bound is above 1; a caption needs at least 2 tokens (BOS, EOS)."""
+    dataset, store, enc = smoke
+    r = tb.throughput(dataset, store, enc, "tower", steps=2, batch_size=32)
+    assert 1.0 < r["packing_bound"] <= enc.tokenizer.context_length / 2
