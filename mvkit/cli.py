@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain-ml": ("mvkit.backbone.pretrain_ml", "distil the multilingual text tower mvkit-tiny-ml"),
     "train": ("mvkit.train.cli", "train a retrieval head on cached features"),
     "claims": ("mvkit.experiments.claims", "reproduce the seed papers' claims on the world"),
-    "bench": ("mvkit.bench", "run the benchmarks (metrics, features, grounding)"),
+    "bench": ("mvkit.bench", "run the benchmarks (metrics, features, gallery, text, grounding)"),
     "demo": ("mvkit.demo", "the quick-start: world -> features -> train -> evaluate"),
     "synth-grounding": ("mvkit.grounding.world", "generate the embedded grounding world (long clips, timed events)"),
     "extract-clips": ("mvkit.grounding.features", "cache clip-level features at a fixed rate (grounding)"),
