@@ -192,15 +192,19 @@ def pack_captions(tokens: torch.Tensor, pad_id: int, context: int) -> tuple[torc
         rows.append(row)
         cols.append(fill[row])
         fill[row] += n
-    r = len(fill)
+    r, dev = len(fill), tokens.device
+    where = torch.tensor([rows, cols], dtype=torch.long, device=dev)
+    n = torch.tensor(lengths, dtype=torch.long, device=dev)
+    # one scatter for every token: caption i's k-th token goes to (rows[i], cols[i] + k)
+    cap = torch.repeat_interleave(torch.arange(len(lengths), device=dev), n)
+    k = torch.arange(len(cap), device=dev) - torch.repeat_interleave(n.cumsum(0) - n, n)
+    r_tok, c_tok = where[0, cap], where[1, cap] + k
     ids = tokens.new_full((r, context), pad_id)
-    pos = torch.zeros(r, context, dtype=torch.long, device=tokens.device)
-    seg = torch.zeros(r, context, dtype=torch.long, device=tokens.device)
-    for i, (row, col, n) in enumerate(zip(rows, cols, lengths)):
-        ids[row, col:col + n] = tokens[i, :n]
-        pos[row, col:col + n] = torch.arange(n, device=tokens.device)
-        seg[row, col:col + n] = i + 1
-    where = torch.tensor([rows, cols], dtype=torch.long, device=tokens.device)
+    pos = torch.zeros(r, context, dtype=torch.long, device=dev)
+    seg = torch.zeros(r, context, dtype=torch.long, device=dev)
+    ids[r_tok, c_tok] = tokens[cap, k]
+    pos[r_tok, c_tok] = k
+    seg[r_tok, c_tok] = cap + 1
     return ids, pos, seg, where
 
 
