@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import platform
 import time
@@ -28,9 +27,7 @@ from mvkit.models.factory import create_model, model_config, model_streams
 from mvkit.models.fusion import RetrievalModel
 from mvkit.train import ddp
 from mvkit.train.checkpoint import (
-    load_training_state,
     load_weights,
-    save_training_state,
     save_weights,
 )
 from mvkit.train.data import SplitData, build_split, check_missing_videos, missing_videos
@@ -39,6 +36,7 @@ from mvkit.train.objectives import Objective, StepInput, TrainContext, create_ob
 from mvkit.train.record import RunRecord
 from mvkit.train.sampler import UniqueVideoBatchSampler
 from mvkit.train.schedule import WarmupCosine
+from mvkit.train.step import checkpoint_epoch, optimizer_step, restore_selected, start_or_resume
 
 # Config fields that may differ between a killed run and its resumption.
 _RESUME_FREE = {"resume", "device", "threads", "out", "eval_test", "bootstrap", "allow_missing_videos"}
@@ -279,14 +277,9 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
     out = Path(cfg.out) if cfg.out else None
     last_path, best_path = (out / "last.safetensors", out / "best.safetensors") if out else (None, None)
     cfg_dict = asdict(cfg)
-    state: dict[str, Any] = {"epoch": -1, "step": 0, "best_score": -math.inf, "best_epoch": -1,
-                             "history": [], "config": cfg_dict}
+    state = start_or_resume(cfg_dict, last_path, cfg.resume, _RESUME_FREE, model=model, optimizer=optimizer,
+                            scheduler=scheduler, scaler=scaler, objective=objective)
     best_state = None
-    if cfg.resume and last_path is not None and last_path.exists():
-        state = load_training_state(last_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                                    scaler=scaler, objective=objective)
-        _check_resumable(state["config"], cfg_dict, last_path)
-        state["config"] = cfg_dict
 
     for epoch in range(state["epoch"] + 1, cfg.epochs):
         sampler.set_epoch(epoch)
@@ -307,17 +300,10 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
                 step = StepInput(model, te, ve, every.to(device), train.caption_video[every].to(device),
                                  train.is_en[every].to(device))
                 loss = objective(step)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"epoch {epoch} step {state['step']}: loss is {loss.item()}")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            ddp.average_gradients(params)
-            scaler.unscale_(optimizer)
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            try:
+                optimizer_step(loss, optimizer, scaler, scheduler, params, cfg.grad_clip)
+            except FloatingPointError as e:
+                raise FloatingPointError(f"epoch {epoch} step {state['step']}: {e}") from None
             loss_sum, n = loss_sum + float(loss.detach()), n + 1
             state["step"] += 1
         train_seconds = time.perf_counter() - t_ep
@@ -337,19 +323,11 @@ def _fit(config, objective, dataset, store, ml_store, encoder, callbacks) -> Run
                                  "val": {l: {"t2v": r["t2v"], "v2t": r["v2t"]} for l, r in val_res.items()},
                                  "train_seconds": train_seconds, "eval_seconds": eval_seconds,
                                  "lr": optimizer.param_groups[0]["lr"]})
-        state["epoch"] = epoch
-        if last_path is not None and rank == 0:
-            save_training_state(last_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                                scaler=scaler, objective=objective, trainer=state)
-        ddp.barrier()
-        for cb in callbacks:
-            cb(epoch, state)
+        checkpoint_epoch(last_path, rank, epoch, state, model=model, optimizer=optimizer, scheduler=scheduler,
+                         scaler=scaler, objective=objective, callbacks=callbacks)
 
     # ---- selection is final: only now is the test split touched ------------------------------
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    elif best_path is not None and best_path.exists():
-        load_weights(best_path, model)
+    restore_selected(model, best_state, best_path)
     t_ev = time.perf_counter()
     val_final = evaluate_split(model, val, langs=eval_langs, device=device, bootstrap=cfg.bootstrap,
                                seed=cfg.seed)
@@ -473,13 +451,6 @@ def _translate_test(model: RetrievalModel, dataset: Any, store: Any, streams: Se
                          "into English of test captions) for the evaluated languages")
     return evaluate_split(model, tt, langs=want, device=device, bootstrap=cfg.bootstrap, seed=cfg.seed,
                           by_query_lang=True)
-
-
-def _check_resumable(saved: dict, now: dict, path: Path) -> None:
-    diff = sorted(k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k))
-    if diff:
-        raise ValueError(f"{path}: cannot resume, the config changed in {diff} "
-                         f"(saved {[saved.get(k) for k in diff]} vs now {[now.get(k) for k in diff]})")
 
 
 def load_model(path: str | Path, *, encoder: Any = None, device: str | torch.device = "cpu") -> RetrievalModel:

@@ -71,7 +71,7 @@ def test_cli_write_problems_are_one_line_and_out_is_checked_before_training(tmp_
 
     def full_disk(path, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
-    monkeypatch.setattr(trainer_mod, "save_training_state", full_disk)
+    monkeypatch.setattr("mvkit.train.checkpoint.save_training_state", full_disk)   # what every epoch end calls
     argv[-1] = str(tmp_path / "run")
     assert mvkit_main(argv) == 1
     assert capsys.readouterr().err == f"mvkit train: {tmp_path / 'run' / 'last.safetensors'}: no space left on device\n"
